@@ -1,0 +1,155 @@
+"""The `fintune` command: parse arguments, load the config, call one workflow function.
+
+Bad input (FintuneError) ends with exit code 2 and one line on stderr; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from fintune.errors import FintuneError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Fine-tune language models on financial text; evaluate them honestly.")
+data_app = typer.Typer(no_args_is_help=True, help="Registered datasets.")
+app.add_typer(data_app, name="data")
+
+
+def _user_errors(fn):
+    """Turn FintuneError into `fintune: error: ...` and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FintuneError as e:
+            print(f"fintune: error: {e}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+@app.command()
+@_user_errors
+def run(
+    config: Path = typer.Argument(..., help="YAML config (see configs/)."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
+):
+    """Train, evaluate against baselines and write a report into runs/<name>/."""
+    from fintune.config import load_config
+    from fintune.train.workflow import run as run_workflow
+
+    cfg = load_config(config, overrides)
+    run_workflow(cfg, resume=resume)
+
+
+@app.command()
+@_user_errors
+def train(
+    config: Path = typer.Argument(..., help="YAML config (see configs/)."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
+):
+    """Train only (validation metrics, weights); evaluate later with `fintune eval`."""
+    from fintune.config import load_config
+    from fintune.train.workflow import run as run_workflow
+
+    path = run_workflow(load_config(config, overrides), resume=resume, with_test=False)
+    print(f"run: {path}")
+
+
+@app.command("eval")
+@_user_errors
+def eval_(
+    run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
+    data: Optional[str] = typer.Option(None, "--data", help="Registered dataset or CSV/JSONL path."),
+    split: str = typer.Option("test", "--split", help="test or validation (of a registered dataset)."),
+):
+    """Evaluate a finished run on its own test split or on another dataset."""
+    from rich.console import Console
+
+    from fintune.eval.run_eval import evaluate_run
+    from fintune.report.table import print_results
+
+    key, block = evaluate_run(run_dir, data, split)
+    title = f"{run_dir.name} on {key} (n={block['n']}, {block['overlap_with_train']} seen in training)"
+    print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title, Console())
+    if "unseen_only" in block:
+        u = block["unseen_only"]
+        print(f"without texts seen in training (n={u['n']}): accuracy {u['accuracy']:.4f}, "
+              f"weighted F1 {u['f1_weighted']:.4f}, MCC {u['mcc']:.4f}")
+    print(f"recorded under evals['{key}'] in {run_dir / 'metrics.json'}")
+
+
+@app.command()
+@_user_errors
+def predict(
+    run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
+    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
+    input: Optional[Path] = typer.Option(None, "--input", help="CSV to score."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Where to write the scored CSV."),
+    text_column: str = typer.Option("text", "--text-column"),
+):
+    """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
+    from fintune.predict import Predictor, check_finished_run
+
+    if bool(input) != bool(output):
+        raise FintuneError("--input and --output go together")
+    if not texts and not input:
+        raise FintuneError("give texts to classify, or --input IN.csv --output OUT.csv")
+    check_finished_run(run_dir)
+    predictor = Predictor.load(run_dir)
+    if input:
+        n = predictor.predict_file(input, output, text_column)
+        print(f"scored {n} rows -> {output}")
+    for text, res in zip(texts or [], predictor.predict(texts or [])):
+        probs = "  ".join(f"{k}={v:.3f}" for k, v in res["probs"].items())
+        print(f"{res['label']:>10}  {probs}  {text}")
+
+
+@data_app.command("list")
+def data_list():
+    """Registered dataset names."""
+    from fintune.data import list_sources
+
+    for name, description in list_sources().items():
+        print(f"{name:<22} {description}")
+
+
+@data_app.command("show")
+@_user_errors
+def data_show(name: str = typer.Argument(..., help="Registered dataset name or file path.")):
+    """Split sizes and label counts of a dataset, as a run would see it."""
+    from fintune.config import DataConfig
+    from fintune.data import load_splits
+
+    splits = load_splits(DataConfig(source=name))
+    print(f"{name}: labels {splits.labels}")
+    for split in ("train", "validation", "test"):
+        frame = getattr(splits, split)
+        print(f"  {split:<10} {len(frame):>6}  {frame['label'].value_counts().to_dict()}")
+    print(f"  {splits.stats}")
+    for path, digest in splits.fingerprints().items():
+        print(f"  {path}  sha256 {digest[:16]}...")
+
+
+def main() -> None:
+    _quiet_libraries()
+    app()

@@ -1,0 +1,181 @@
+"""Run configuration: one pydantic model per concern, loaded from YAML plus dotted overrides.
+
+Unknown keys are errors (a typo must not silently fall back to a default), and every
+error names the key it is about. The resolved config, every default filled in, is what
+a run saves as `config.yaml`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fintune.errors import FintuneError
+
+Method = Literal["none", "lora", "lora_plus", "rslora", "dora", "pissa", "qlora", "full", "freeze"]
+ADAPTER_METHODS = ("lora", "lora_plus", "rslora", "dora", "pissa", "qlora")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    source: str = "fpb"
+    """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file."""
+    test_source: str | None = None
+    """Optional separate test file for a path source; otherwise the test split is carved out."""
+    text_column: str = "text"
+    label_column: str = "label"
+    labels: list[str] | None = None
+    """Label order for a path source (default: sorted distinct values). Values outside it are errors."""
+    label_map: dict[str, str] | None = None
+    """Rename raw label values of a path source, e.g. {"0": negative, "1": positive}."""
+    test_fraction: float = Field(0.25, gt=0, lt=1)
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    split_seed: int = 42
+    """Seed of the data split; kept apart from train.seed so seeds vary the model, not the test set."""
+    max_length: int = Field(128, ge=8)
+    max_train_samples: int | None = Field(None, ge=1)
+    """Keep only the first N training examples (after shuffling with split_seed): quick experiments."""
+    max_eval_samples: int | None = Field(None, ge=1)
+    """Keep only the first N validation and test examples. Numbers are then not comparable."""
+
+
+class ModelConfig(_Section):
+    path: str = "minilm"
+    """Hub id, local directory, or `minilm` for the bundled all-MiniLM-L6-v2."""
+    trust_remote_code: bool = False
+    revision: str | None = None
+
+
+class AdapterConfig(_Section):
+    method: Method = "lora"
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    target_modules: list[str] | None = None
+    """Modules that get adapters; default: the model family's attention and MLP projections."""
+    loraplus_lr_ratio: float = Field(16.0, gt=0)
+    """LoRA+: the B matrices learn this many times faster than A (Hayou et al., 2024)."""
+    freeze_trainable_layers: int = Field(0, ge=0)
+    """freeze: how many of the top encoder layers train besides the classification head."""
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(3, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+    """When set, overrides epochs."""
+    seed: int = 42
+    batch_size: int = Field(32, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    learning_rate: float | None = Field(None, gt=0)
+    """Default depends on the method: 1e-3 for adapters and freeze, 5e-5 for full fine-tuning."""
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.06, ge=0, lt=1)
+    max_grad_norm: float | None = Field(1.0, gt=0)
+    group_by_length: bool = True
+    """Batch texts of similar length together so dynamic padding wastes little compute."""
+    early_stopping_patience: int | None = Field(None, ge=1)
+    """Stop after this many epochs without a better validation score (None: never)."""
+    save_steps: int = Field(100, ge=1)
+    """Write a resumable checkpoint every N optimizer steps."""
+    num_threads: int | None = Field(None, ge=1)
+    """torch CPU threads (None: torch's default)."""
+
+    def resolved_learning_rate(self, method: str) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 5e-5 if method == "full" else 1e-3
+
+
+class EvalConfig(_Section):
+    baselines: list[Literal["majority", "tfidf_lr"]] = ["majority", "tfidf_lr"]
+    batch_size: int = Field(128, ge=1)
+    select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
+    """Validation metric that picks the best epoch (never the test split)."""
+
+
+class RunConfig(_Section):
+    name: str = Field("fpb-minilm-lora", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    output_dir: str = "runs"
+    overwrite: bool = False
+    """Replace a finished run of the same name (only once the new run has finished)."""
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    adapter: AdapterConfig = AdapterConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> RunConfig:
+        if self.adapter.method == "freeze" and self.adapter.target_modules:
+            raise ValueError("adapter.target_modules does not apply to method 'freeze'")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML config, apply `key.sub=value` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise FintuneError(f"config file '{path}' not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise FintuneError(f"config file '{path}' is not valid YAML: {_first_line(e)}") from None
+    if not isinstance(raw, dict):
+        raise FintuneError(f"config file '{path}' must be a mapping of keys to values")
+    for item in overrides or []:
+        apply_override(raw, item)
+    return validate_config(raw, source=str(path))
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise FintuneError(f"{source}: {describe_validation_error(e)}") from None
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set `a.b.c=value` in a nested dict; the value is parsed as YAML (so 2, true, [a, b] work)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise FintuneError(f"override '{item}' must look like key.sub=value")
+    parts = key.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise FintuneError(f"override '{item}': '{part}' is not a section")
+        node = child
+    try:
+        node[parts[-1]] = yaml.safe_load(value) if value != "" else None
+    except yaml.YAMLError:
+        node[parts[-1]] = value
+
+
+def describe_validation_error(e: ValidationError) -> str:
+    """One line per problem, each naming the dotted key."""
+    lines = []
+    for err in e.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "config"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown config key '{key}'")
+        else:
+            lines.append(f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(lines)
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -1,0 +1,44 @@
+"""A user's own CSV / JSONL file as a classification source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from fintune.config import DataConfig
+from fintune.data.tables import check_texts, read_table, require_columns
+from fintune.errors import FintuneError
+
+
+def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """Rows as `id, text, label`; labels mapped by `data.label_map` and checked against `labels`."""
+    frame = read_table(path)
+    require_columns(frame, path, {"data.text_column": cfg.text_column, "data.label_column": cfg.label_column})
+    texts = check_texts(frame[cfg.text_column], path, cfg.text_column)
+    raw = frame[cfg.label_column].map(_label_str)
+    mapped = raw.map(lambda v: (cfg.label_map or {}).get(v, v))
+    missing = mapped.index[mapped == ""]
+    if len(missing):
+        raise FintuneError(f"data file '{path}', row {int(missing[0]) + 2}: column '{cfg.label_column}' is empty")
+    if labels is None:
+        labels = sorted(mapped.unique())
+    unknown = mapped.index[~mapped.isin(labels)]
+    if len(unknown):
+        row = int(unknown[0])
+        raise FintuneError(
+            f"data file '{path}', row {row + 2}: unknown label {raw[row]!r} in column '{cfg.label_column}' "
+            f"(expected one of {labels}); set data.labels or data.label_map"
+        )
+    if len(labels) < 2:
+        raise FintuneError(f"data file '{path}': column '{cfg.label_column}' has fewer than two labels")
+    ids = frame["id"].astype(str) if "id" in frame.columns else pd.Series(frame.index.astype(str))
+    return pd.DataFrame({"id": ids, "text": texts, "label": mapped}).reset_index(drop=True), labels
+
+
+def _label_str(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()

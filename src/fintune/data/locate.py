@@ -1,0 +1,57 @@
+"""Find a registered dataset's files: `$FINTUNE_DATA_DIR`, then the cache, then the public hub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fintune.errors import FintuneError
+
+
+def data_dir() -> Path | None:
+    value = os.environ.get("FINTUNE_DATA_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def fintune_home() -> Path:
+    return Path(os.environ.get("FINTUNE_HOME", "~/.cache/fintune")).expanduser()
+
+
+def locate(source: str, folder: str, filename: str, hub: HubFile | None = None) -> Path:
+    """Path of `<folder>/<filename>` in the layout of the shared datasets folder."""
+    root = data_dir()
+    if root is not None and (root / folder / filename).is_file():
+        return root / folder / filename
+    cached = fintune_home() / "datasets" / folder / filename
+    if cached.is_file():
+        return cached
+    where = f"FINTUNE_DATA_DIR={root}" if root else "FINTUNE_DATA_DIR is not set"
+    hint = f"dataset '{source}' needs {folder}/{filename} under FINTUNE_DATA_DIR ({where})"
+    if hub is None:
+        raise FintuneError(f"{hint}; it has no public download")
+    try:
+        hub.download_to(cached)
+    except Exception as e:  # any network or hub failure ends up as the same actionable message
+        raise FintuneError(f"{hint}; download from the dataset hub failed ({type(e).__name__})") from None
+    return cached
+
+
+class HubFile:
+    """A file of a public dataset-hub repository and how to turn it into our layout's file."""
+
+    def __init__(self, repo_id: str, filename: str, convert=None):
+        self.repo_id, self.filename, self.convert = repo_id, filename, convert
+
+    def download_to(self, target: Path) -> None:
+        from huggingface_hub import hf_hub_download
+
+        fetched = Path(
+            hf_hub_download(self.repo_id, self.filename, repo_type="dataset", cache_dir=fintune_home() / "hub")
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        if self.convert is None:
+            tmp.write_bytes(fetched.read_bytes())
+        else:
+            self.convert(fetched, tmp)
+        tmp.replace(target)

@@ -1,0 +1,52 @@
+"""Turn a source's (train pool, test) into leakage-checked train / validation / test splits."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from fintune.config import DataConfig
+
+
+def normalise(text: str) -> str:
+    """Key for near-exact duplicates: case, punctuation and spacing differences do not make a new text."""
+    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+
+
+def _stratify(frame: pd.DataFrame):
+    counts = frame["label"].value_counts()
+    return frame["label"] if len(counts) > 1 and counts.min() >= 2 else None
+
+
+def make_splits(pool: pd.DataFrame, test: pd.DataFrame | None, cfg: DataConfig):
+    """Carve test (if the source has none) and validation; drop train/validation texts found in test.
+
+    The test set stays exactly as published so numbers remain comparable; the training side
+    loses its copies of test texts, and the counts go into metrics.json.
+    """
+    stats: dict[str, int] = {}
+    if test is None:
+        pool, test = train_test_split(
+            pool, test_size=cfg.test_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
+        )
+    train, validation = train_test_split(
+        pool, test_size=cfg.validation_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
+    )
+    test_keys = set(test["text"].map(normalise))
+    validation, stats["dropped_validation_in_test"] = _drop_keys(validation, test_keys)
+    train, stats["dropped_train_in_test"] = _drop_keys(train, test_keys)
+    train, stats["dropped_train_in_validation"] = _drop_keys(train, set(validation["text"].map(normalise)))
+    if cfg.max_train_samples is not None:
+        train = train.iloc[: cfg.max_train_samples]
+    if cfg.max_eval_samples is not None:
+        validation = validation.iloc[: cfg.max_eval_samples]
+        test = test.iloc[: cfg.max_eval_samples]
+    stats.update(n_train=len(train), n_validation=len(validation), n_test=len(test))
+    return train.reset_index(drop=True), validation.reset_index(drop=True), test.reset_index(drop=True), stats
+
+
+def _drop_keys(frame: pd.DataFrame, keys: set[str]) -> tuple[pd.DataFrame, int]:
+    hit = frame["text"].map(normalise).isin(keys)
+    return frame[~hit], int(hit.sum())

@@ -1,0 +1,40 @@
+"""Classification metrics in the run-directory contract's shape (DESIGN.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+)
+
+
+def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict:
+    """accuracy, F1 (macro/micro/weighted), MCC, macro P/R, per-class P/R/F1, confusion matrix, n."""
+    kw = {"labels": labels, "zero_division": 0}
+    p, r, f, support = precision_recall_fscore_support(y_true, y_pred, **kw)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "f1_macro": float(f1_score(y_true, y_pred, average="macro", **kw)),
+        "f1_micro": float(f1_score(y_true, y_pred, average="micro", **kw)),
+        "f1_weighted": float(f1_score(y_true, y_pred, average="weighted", **kw)),
+        "mcc": float(matthews_corrcoef(y_true, y_pred)),
+        "precision_macro": float(np.mean(p)),
+        "recall_macro": float(np.mean(r)),
+        "per_class": {
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+            for i, label in enumerate(labels)
+        },
+        "labels": list(labels),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "n": len(y_true),
+    }
+
+
+def log_loss(probs: np.ndarray, y_index: np.ndarray) -> float:
+    """Mean cross-entropy of the true class; the validation loss that can select the best epoch."""
+    picked = probs[np.arange(len(y_index)), y_index]
+    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))

@@ -1,0 +1,71 @@
+"""Make a loaded model trainable the way `adapter.method` says."""
+
+from __future__ import annotations
+
+from fintune.config import ADAPTER_METHODS, AdapterConfig
+from fintune.errors import FintuneError
+from fintune.models.registry import default_targets, layer_prefixes
+
+# Parameters of the task head that must train with every method (names in BERT-style models).
+HEAD_NAMES = ("classifier", "pooler", "score")
+
+
+def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS"):
+    """A peft.LoraConfig for the LoRA family; the variants differ in one or two flags only."""
+    from peft import LoraConfig
+
+    extra = {}
+    if cfg.method == "rslora":
+        extra["use_rslora"] = True  # scale alpha / sqrt(r): stable at high ranks (Kalajdzievski, 2023)
+    elif cfg.method == "dora":
+        extra["use_dora"] = True
+    elif cfg.method == "pissa":
+        extra["init_lora_weights"] = "pissa_niter_4"  # fast randomized SVD init
+    return LoraConfig(
+        task_type=task_type,
+        r=cfg.r,
+        lora_alpha=cfg.alpha,
+        lora_dropout=0.0 if cfg.method == "pissa" else cfg.dropout,
+        target_modules=cfg.target_modules or default_targets(model_type),
+        **extra,
+    )
+
+
+def check_method_supported(cfg: AdapterConfig) -> None:
+    if cfg.method == "qlora":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise FintuneError("adapter.method 'qlora' needs a CUDA GPU and bitsandbytes; this machine has no CUDA")
+    if cfg.method == "none":
+        raise FintuneError(
+            "adapter.method 'none' trains nothing, which leaves a classifier head random; "
+            "use 'freeze' (freeze_trainable_layers=0) to train only the head"
+        )
+
+
+def apply_method(model, cfg: AdapterConfig):
+    """Return the model ready to train (a PeftModel for adapter methods)."""
+    check_method_supported(cfg)
+    if cfg.method in ADAPTER_METHODS:
+        from peft import get_peft_model
+
+        try:
+            return get_peft_model(model, lora_config(cfg, model.config.model_type))
+        except ValueError as e:
+            raise FintuneError(f"adapter.target_modules: {str(e).splitlines()[0]}") from None
+    if cfg.method == "full":
+        for p in model.parameters():
+            p.requires_grad = True
+        return model
+    # freeze: train the head and the top `freeze_trainable_layers` layers only
+    train_names = HEAD_NAMES + tuple(layer_prefixes(model, cfg.freeze_trainable_layers))
+    for name, p in model.named_parameters():
+        p.requires_grad = any(part in name for part in train_names)
+    return model
+
+
+def trainable_counts(model) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total

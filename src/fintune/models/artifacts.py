@@ -1,0 +1,39 @@
+"""Saving a trained classifier into a run directory and loading it back (safetensors only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fintune.config import RunConfig
+
+
+def save_trained(model, tokenizer, run_dir: Path) -> Path:
+    """Adapters go to `adapter/` (small), fully or partly fine-tuned weights to `model/`."""
+    from peft import PeftModel
+
+    folder = run_dir / ("adapter" if isinstance(model, PeftModel) else "model")
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str]):
+    """(tokenizer, model) of a finished run, in eval mode."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from fintune.models.encoder import load_classifier
+
+    run_dir = Path(run_dir)
+    if (run_dir / "model").is_dir():
+        folder = run_dir / "model"
+        model = AutoModelForSequenceClassification.from_pretrained(
+            folder, use_safetensors=True, trust_remote_code=cfg.model.trust_remote_code
+        )
+    else:
+        from peft import PeftModel
+
+        folder = run_dir / "adapter"
+        _, base = load_classifier(cfg.model, labels)
+        model = PeftModel.from_pretrained(base, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=cfg.model.trust_remote_code)
+    return tokenizer, model.eval()

@@ -1,0 +1,1 @@
+"""What a person reads after a run: the console table, plots and the self-contained HTML report."""

@@ -1,0 +1,74 @@
+"""A self-contained HTML report: tables, plots inlined as base64, the resolved config."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from fintune.report.table import COLUMNS, result_rows
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
+td:first-child,th:first-child{text-align:left}tr.run{font-weight:bold;background:#eef5ff}
+pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}.note{color:#666}
+"""
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _metric_table(metrics: dict, run_label: str) -> str:
+    head = "".join(f"<th>{h}</th>" for _, h in COLUMNS)
+    rows = []
+    for i, (name, block) in enumerate(result_rows(metrics, run_label)):
+        cells = "".join(f"<td>{block[k]:.4f}</td>" for k, _ in COLUMNS)
+        rows.append(f'<tr class="{"run" if i == 0 else ""}"><td>{html.escape(name)}</td>{cells}</tr>')
+    return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _per_class_table(block: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{c['precision']:.4f}</td><td>{c['recall']:.4f}</td>"
+        f"<td>{c['f1']:.4f}</td><td>{c['support']}</td></tr>"
+        for label, c in block["per_class"].items()
+    )
+    return f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>"
+
+
+def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str) -> Path:
+    plots = sorted((run_dir / "plots").glob("*.png"))
+    train = metrics["train"]
+    data = metrics.get("data", {})
+    parts = [
+        f"<h1>{html.escape(run_dir.name)}</h1>",
+        f'<p class="note">{html.escape(run_label)} on <b>{html.escape(str(data.get("source", "")))}</b>: '
+        f"{data.get('n_train', '?')} train / {data.get('n_validation', '?')} validation / "
+        f"{data.get('n_test', '?')} test examples. Best epoch {train.get('best_epoch')} chosen on validation "
+        f"{html.escape(str(train.get('select_metric')))}; the test split was not used for any choice.</p>",
+        "<h2>Test results beside baselines</h2>",
+        _metric_table(metrics, run_label),
+        "<h2>Per class (test)</h2>",
+        _per_class_table(metrics["test"]),
+        "<h2>Plots</h2>",
+        *(_img(p) for p in plots),
+        "<h2>Training</h2>",
+        f"<pre>{html.escape(json.dumps({k: v for k, v in train.items() if k != 'evals'}, indent=2))}</pre>",
+        "<h2>Data</h2>",
+        f"<pre>{html.escape(json.dumps(data, indent=2))}</pre>",
+        "<h2>Resolved config</h2>",
+        f"<pre>{html.escape(config_yaml)}</pre>",
+        "<h2>Environment</h2>",
+        f"<pre>{html.escape(json.dumps(metrics.get('meta', {}), indent=2))}</pre>",
+    ]
+    page = (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run_dir.name)}</title>'
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
+    out = run_dir / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out

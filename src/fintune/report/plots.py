@@ -1,0 +1,57 @@
+"""Plots written to `plots/*.png` and inlined into the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def confusion_matrix_plot(cm: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
+    """Counts with row-normalised shading, so a small class's recall is as visible as a big one's."""
+    cm_arr = np.array(cm)
+    share = cm_arr / np.maximum(cm_arr.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2.5, 1.1 * len(labels) + 2))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{cm_arr[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
+                    color="white" if share[i, j] > 0.6 else "black", fontsize=9)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def loss_plot(losses: list, evals: list[dict], path: Path, title: str) -> Path:
+    """Training loss per step (smoothed) and validation loss per epoch on one axis."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if losses:
+        steps = np.array([s for s, _, _ in losses])
+        values = np.array([v for _, _, v in losses])
+        ax.plot(steps, values, color="#bbb", lw=0.8, label="train loss (step)")
+        k = max(1, len(values) // 25)
+        if k > 1:
+            smooth = np.convolve(values, np.ones(k) / k, mode="valid")
+            ax.plot(steps[k - 1 :], smooth, color="#1f77b4", lw=1.8, label=f"train loss ({k}-step mean)")
+    if evals:
+        ax.plot([e["step"] for e in evals], [e["loss"] for e in evals], "o-", color="#d62728",
+                label="validation loss (epoch)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,1 @@
+"""Training: the run workflow, the loop, batching, checkpoints and the run directory."""

@@ -1,0 +1,140 @@
+"""The training loop: exact resume, validation each epoch, best-epoch selection, early stopping.
+
+Everything that decides what the model sees (batch order, dropout RNG, optimizer and
+scheduler state) is checkpointed or derived from (seed, epoch), so a run killed at any point
+and resumed ends bit-for-bit where an uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from safetensors.torch import load_file, save_file
+
+from fintune.config import TrainConfig
+from fintune.train.batching import EncodedTexts, epoch_batches
+from fintune.train.checkpoint import has_checkpoint, load_checkpoint, load_trainable_state, save_checkpoint, trainable_state
+
+
+@dataclass
+class LoopState:
+    step: int = 0
+    epoch: int = 0
+    next_group: int = 0
+    elapsed_s: float = 0.0
+    samples: int = 0
+    tokens: int = 0
+    best_score: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    losses: list = field(default_factory=list)
+    """(step, epoch, training loss) per optimizer step."""
+    evals: list = field(default_factory=list)
+    """Validation metrics after each epoch, with step and epoch."""
+
+
+def train_loop(
+    model,
+    optimizer: torch.optim.Optimizer,
+    data: EncodedTexts,
+    cfg: TrainConfig,
+    evaluate: Callable[[object], dict],
+    select: tuple[str, bool],
+    work_dir: Path,
+    resume: bool = False,
+    console: Console | None = None,
+) -> LoopState:
+    """Train `model` in place and leave it holding the weights of its best validation epoch.
+
+    `select` is (metric name, higher is better); `work_dir` receives the checkpoint and best weights.
+    """
+    from transformers import get_linear_schedule_with_warmup
+
+    console = console or Console(stderr=True)
+    metric, higher_better = select
+    groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
+    total = cfg.max_steps or cfg.epochs * groups_per_epoch
+    n_epochs = math.ceil(total / groups_per_epoch)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    ckpt, best_file = work_dir / "checkpoint", work_dir / "best.safetensors"
+    state = LoopState()
+    if resume and has_checkpoint(ckpt):
+        state = LoopState(**load_checkpoint(ckpt, model, optimizer, scheduler))
+        console.print(f"resuming at step {state.step}/{total} (epoch {state.epoch + 1})")
+    best = load_file(best_file) if resume and best_file.exists() and state.best_epoch is not None else None
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    progress = Progress(
+        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("steps  loss {task.fields[loss]}"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+    )
+    with progress:
+        task = progress.add_task("train", total=total, completed=state.step, loss="-")
+        while state.step < total and state.epoch < n_epochs and not state.stopped_early:
+            batches = epoch_batches(data, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
+            acc = cfg.gradient_accumulation_steps
+            groups = [batches[i : i + acc] for i in range(0, len(batches), acc)]
+            t0 = time.perf_counter()
+            for g in range(state.next_group, len(groups)):
+                model.train()
+                loss_sum = 0.0
+                for micro in groups[g]:
+                    loss = model(**data.collate(micro)).loss
+                    (loss / len(groups[g])).backward()
+                    loss_sum += loss.item() / len(groups[g])
+                    state.samples += len(micro)
+                    state.tokens += data.n_tokens(micro)
+                if cfg.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                state.step += 1
+                state.next_group = g + 1
+                state.losses.append((state.step, state.epoch, round(loss_sum, 6)))
+                progress.update(task, advance=1, loss=f"{loss_sum:.4f}")
+                if state.step >= total:
+                    break
+                if state.step % cfg.save_steps == 0:
+                    state.elapsed_s += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+            state.elapsed_s += time.perf_counter() - t0
+            best = _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console)
+            state.epoch += 1
+            state.next_group = 0
+            save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+    if best is not None:
+        load_trainable_state(model, best)
+    return state
+
+
+def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console):
+    scores = evaluate(model)
+    state.evals.append({"epoch": state.epoch + 1, "step": state.step, **scores})
+    score = scores[metric]
+    improved = state.best_score is None or (score > state.best_score if higher_better else score < state.best_score)
+    if improved:
+        state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch + 1, 0
+        best = trainable_state(model)
+        save_file(best, best_file)
+    else:
+        state.bad_epochs += 1
+        if cfg.early_stopping_patience and state.bad_epochs >= cfg.early_stopping_patience:
+            state.stopped_early = True
+    recent = [loss for _, e, loss in state.losses if e == state.epoch]
+    train_loss = sum(recent) / max(1, len(recent))
+    console.print(
+        f"epoch {state.epoch + 1}: train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}, "
+        f"{metric} {score:.4f}{' (best)' if improved else ''}"
+        + ("; stopping early" if state.stopped_early else "")
+    )
+    return best

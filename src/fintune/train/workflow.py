@@ -1,0 +1,114 @@
+"""One run, top to bottom: data -> model -> method -> train -> evaluate -> baselines -> report.
+
+This is the only place a run is composed; each step is a call into the package that owns it.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from fintune.config import RunConfig
+from fintune.data import load_splits
+from fintune.eval.baselines import run_baselines
+from fintune.eval.classify import evaluate_split, predictions_frame
+from fintune.methods import apply_method, build_optimizer, trainable_counts
+from fintune.models.artifacts import save_trained
+from fintune.models.encoder import load_classifier
+from fintune.provenance import meta_block
+from fintune.report.html import write_report
+from fintune.report.plots import confusion_matrix_plot, loss_plot
+from fintune.report.table import print_results
+from fintune.train.batching import EncodedTexts
+from fintune.train.loop import train_loop
+from fintune.train.rundir import RunDir
+
+
+def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: Console | None = None) -> Path:
+    """Train and evaluate one config; returns the finished run directory."""
+    console = console or Console(stderr=True)
+    t_start = time.perf_counter()
+    if cfg.train.num_threads:
+        torch.set_num_threads(cfg.train.num_threads)
+    torch.manual_seed(cfg.train.seed)  # the head and adapter initialisation depend on it
+
+    # 1. data (validated before anything is written, so bad input leaves no folder behind)
+    splits = load_splits(cfg.data)
+    labels = splits.labels
+    console.print(f"data '{splits.name}': {splits.stats}")
+
+    # 2. model and method
+    tokenizer, model = load_classifier(cfg.model, labels)
+    model = apply_method(model, cfg.adapter)
+    trainable, total = trainable_counts(model)
+    console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
+    run_dir = RunDir(cfg)
+    run_dir.open(resume)
+
+    # 3. train, choosing the best epoch on validation
+    label_index = {label: i for i, label in enumerate(labels)}
+    train_data = EncodedTexts(
+        tokenizer, list(splits.train["text"]), [label_index[x] for x in splits.train["label"]], cfg.data.max_length
+    )
+
+    def validate(m) -> dict:
+        scores, _ = evaluate_split(m, tokenizer, splits.validation, labels, cfg.eval.batch_size, cfg.data.max_length)
+        return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
+
+    t_train = time.perf_counter()
+    state = train_loop(
+        model, build_optimizer(model, cfg), train_data, cfg.train, validate,
+        (cfg.eval.select_metric, cfg.eval.select_metric != "loss"), run_dir.work, resume, console,
+    )
+    t_eval = time.perf_counter()
+
+    # 4. evaluate the chosen weights, and the baselines on the very same split
+    ev = (cfg.eval.batch_size, cfg.data.max_length)
+    metrics: dict = {"validation": evaluate_split(model, tokenizer, splits.validation, labels, *ev)[0]}
+    if with_test:
+        metrics["test"], test_probs = evaluate_split(model, tokenizer, splits.test, labels, *ev)
+        metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.test, labels)
+        predictions_frame(splits.test, test_probs, labels).to_csv(run_dir.path / "predictions.csv", index=False)
+    t_end = time.perf_counter()
+
+    last = [loss for _, _, loss in state.losses[-20:]]
+    metrics["train"] = {
+        "runtime_s": round(state.elapsed_s, 2),
+        "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
+        "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "trainable_params": trainable,
+        "total_params": total,
+        "final_loss": round(sum(last) / max(1, len(last)), 6),
+        "steps": state.step,
+        "best_epoch": state.best_epoch,
+        "select_metric": cfg.eval.select_metric,
+        "stopped_early": state.stopped_early,
+        "evals": state.evals,
+        "wall_s": {"setup": round(t_train - t_start, 2), "train": round(t_eval - t_train, 2),
+                   "evaluate": round(t_end - t_eval, 2)},
+    }
+    metrics["data"] = {"source": splits.name, "labels": labels, **splits.stats,
+                       "train_label_counts": splits.train["label"].value_counts().to_dict()}
+    metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())
+
+    # 5. artifacts: weights, metrics, plots, report; then the folder becomes a finished run
+    save_trained(model, tokenizer, run_dir.path)
+    (run_dir.path / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    (run_dir.path / "train_log.json").write_text(json.dumps(state.losses), encoding="utf-8")
+    run_label = f"{Path(cfg.model.path).name} + {cfg.adapter.method}"
+    loss_plot(state.losses, state.evals, run_dir.path / "plots" / "loss.png", f"{cfg.name}: loss")
+    if with_test:
+        confusion_matrix_plot(metrics["test"]["confusion_matrix"], labels,
+                              run_dir.path / "plots" / "confusion_matrix.png", f"{cfg.name}: test confusion matrix")
+        write_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
+    final = run_dir.finish()
+    if with_test:
+        print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
+        print(f"report: {final / 'report.html'}")
+    return final
