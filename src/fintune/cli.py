@@ -10,14 +10,17 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from fintune.errors import FintuneError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Fine-tune language models on financial text; evaluate them honestly.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Fine-tune language models on financial text; evaluate them honestly.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Registered datasets.")
 app.add_typer(data_app, name="data")
 
@@ -49,7 +52,7 @@ def _quiet_libraries() -> None:
 @_user_errors
 def run(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
-    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
+    overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
 ):
     """Train, evaluate against baselines and write a report into runs/<name>/."""
@@ -64,7 +67,7 @@ def run(
 @_user_errors
 def train(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
-    overrides: Optional[list[str]] = typer.Argument(None, help="key.sub=value overrides"),
+    overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides"),
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
 ):
     """Train only (validation metrics, weights); evaluate later with `fintune eval`."""
@@ -79,7 +82,7 @@ def train(
 @_user_errors
 def eval_(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
-    data: Optional[str] = typer.Option(None, "--data", help="Registered dataset or CSV/JSONL path."),
+    data: str | None = typer.Option(None, "--data", help="Registered dataset or CSV/JSONL path."),
     split: str = typer.Option("test", "--split", help="test or validation (of a registered dataset)."),
 ):
     """Evaluate a finished run on its own test split or on another dataset."""
@@ -93,8 +96,10 @@ def eval_(
     print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title, Console())
     if "unseen_only" in block:
         u = block["unseen_only"]
-        print(f"without texts seen in training (n={u['n']}): accuracy {u['accuracy']:.4f}, "
-              f"weighted F1 {u['f1_weighted']:.4f}, MCC {u['mcc']:.4f}")
+        print(
+            f"without texts seen in training (n={u['n']}): accuracy {u['accuracy']:.4f}, "
+            f"weighted F1 {u['f1_weighted']:.4f}, MCC {u['mcc']:.4f}"
+        )
     print(f"recorded under evals['{key}'] in {run_dir / 'metrics.json'}")
 
 
@@ -102,9 +107,9 @@ def eval_(
 @_user_errors
 def predict(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
-    texts: Optional[list[str]] = typer.Argument(None, help="Texts to classify."),
-    input: Optional[Path] = typer.Option(None, "--input", help="CSV to score."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Where to write the scored CSV."),
+    texts: list[str] | None = typer.Argument(None, help="Texts to classify."),
+    input: Path | None = typer.Option(None, "--input", help="CSV to score."),
+    output: Path | None = typer.Option(None, "--output", help="Where to write the scored CSV."),
     text_column: str = typer.Option("text", "--text-column"),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""

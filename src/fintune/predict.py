@@ -1,7 +1,7 @@
 """Predictions from a finished run. Imports no training code, so servers stay light.
 
-    predictor = Predictor.load("runs/fpb-minilm-lora")
-    predictor.predict(["Operating profit rose to EUR 13.1 mn"])
+predictor = Predictor.load("runs/fpb-minilm-lora")
+predictor.predict(["Operating profit rose to EUR 13.1 mn"])
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ class Predictor:
         return cls(run_dir, cfg, labels, tokenizer, model)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return predict_proba(self.model, self.tokenizer, list(texts), self.cfg.eval.batch_size, self.cfg.data.max_length)
+        return predict_proba(
+            self.model, self.tokenizer, list(texts), self.cfg.eval.batch_size, self.cfg.data.max_length
+        )
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One {label, probs} per text, probabilities keyed by label."""

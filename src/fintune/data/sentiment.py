@@ -28,9 +28,9 @@ def _unzip_fpb(level: str):
         with zipfile.ZipFile(zip_path) as z:
             raw = z.read(f"FinancialPhraseBank-v1.0/Sentences_{level.capitalize()}Agree.txt")
         rows = [line.rsplit("@", 1) for line in raw.decode("latin-1").splitlines() if "@" in line]
-        _frame(range(len(rows)), [r[0].strip() for r in rows], [r[1].strip() for r in rows]).drop(
-            columns="id"
-        ).to_csv(target, index=False)
+        _frame(range(len(rows)), [r[0].strip() for r in rows], [r[1].strip() for r in rows]).drop(columns="id").to_csv(
+            target, index=False
+        )
 
     return convert
 

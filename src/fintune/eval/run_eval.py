@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fintune.data.registry import load_eval_set, load_splits
 from fintune.data.splits import normalise
+from fintune.errors import FintuneError
 from fintune.eval.classify import evaluate_split
 from fintune.eval.metrics import classification_metrics
-from fintune.errors import FintuneError
 from fintune.predict import Predictor
 
 
@@ -32,8 +32,9 @@ def evaluate_run(run_dir: Path, data: str | None = None, split: str = "test") ->
     unknown = sorted(set(frame["label"]) - set(labels))
     if unknown:
         raise FintuneError(f"dataset '{source}' has labels {unknown} that the run does not know ({labels})")
-    block, _ = evaluate_split(predictor.model, predictor.tokenizer, frame, labels, cfg.eval.batch_size,
-                              cfg.data.max_length)
+    block, _ = evaluate_split(
+        predictor.model, predictor.tokenizer, frame, labels, cfg.eval.batch_size, cfg.data.max_length
+    )
     train_keys = set(own.train["text"].map(normalise))
     seen = frame["text"].map(normalise).isin(train_keys)
     block["overlap_with_train"] = int(seen.sum())

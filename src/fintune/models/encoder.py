@@ -12,9 +12,7 @@ from fintune.models.registry import resolve_model_path
 def load_tokenizer(path: str, cfg: ModelConfig):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(
-        path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code
-    )
+    return AutoTokenizer.from_pretrained(path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
 
 
 def load_classifier(cfg: ModelConfig, labels: list[str], quantization=None):
@@ -45,6 +43,7 @@ def load_classifier(cfg: ModelConfig, labels: list[str], quantization=None):
             trust_remote_code=cfg.trust_remote_code,
             use_safetensors=True,
             quantization_config=quantization,
+            ignore_mismatched_sizes=True,  # a pretrained head for other labels is replaced, not an error
         )
     except OSError as e:
         raise FintuneError(f"cannot load weights of '{cfg.path}' (safetensors required): {e}") from None

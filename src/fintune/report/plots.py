@@ -19,8 +19,15 @@ def confusion_matrix_plot(cm: list[list[int]], labels: list[str], path: Path, ti
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{cm_arr[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.6 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{cm_arr[i, j]}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.6 else "black",
+                fontsize=9,
+            )
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
@@ -44,8 +51,13 @@ def loss_plot(losses: list, evals: list[dict], path: Path, title: str) -> Path:
             smooth = np.convolve(values, np.ones(k) / k, mode="valid")
             ax.plot(steps[k - 1 :], smooth, color="#1f77b4", lw=1.8, label=f"train loss ({k}-step mean)")
     if evals:
-        ax.plot([e["step"] for e in evals], [e["loss"] for e in evals], "o-", color="#d62728",
-                label="validation loss (epoch)")
+        ax.plot(
+            [e["step"] for e in evals],
+            [e["loss"] for e in evals],
+            "o-",
+            color="#d62728",
+            label="validation loss (epoch)",
+        )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("cross-entropy")
     ax.set_title(title)

@@ -20,7 +20,13 @@ from safetensors.torch import load_file, save_file
 
 from fintune.config import TrainConfig
 from fintune.train.batching import EncodedTexts, epoch_batches
-from fintune.train.checkpoint import has_checkpoint, load_checkpoint, load_trainable_state, save_checkpoint, trainable_state
+from fintune.train.checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    load_trainable_state,
+    save_checkpoint,
+    trainable_state,
+)
 
 
 @dataclass
@@ -73,8 +79,14 @@ def train_loop(
 
     params = [p for p in model.parameters() if p.requires_grad]
     progress = Progress(
-        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("steps  loss {task.fields[loss]}"),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps  loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
     )
     with progress:
         task = progress.add_task("train", total=total, completed=state.step, loss="-")
@@ -134,7 +146,6 @@ def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best
     train_loss = sum(recent) / max(1, len(recent))
     console.print(
         f"epoch {state.epoch + 1}: train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}, "
-        f"{metric} {score:.4f}{' (best)' if improved else ''}"
-        + ("; stopping early" if state.stopped_early else "")
+        f"{metric} {score:.4f}{' (best)' if improved else ''}" + ("; stopping early" if state.stopped_early else "")
     )
     return best

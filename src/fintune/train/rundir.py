@@ -22,17 +22,22 @@ class RunDir:
         self.work = self.path / "_work"
         """Checkpoints and best weights; removed when the run finishes."""
 
-    def open(self, resume: bool) -> None:
+    def check(self, resume: bool) -> None:
+        """Refuse early, before any data or model is loaded, what `open` would refuse."""
         if self.final.exists() and not self.cfg.overwrite:
             raise FintuneError(
                 f"run '{self.cfg.name}' already exists at {self.final}; set overwrite=true or choose another name="
             )
         if resume:
             self._check_resumable()
-        else:
+
+    def open(self, resume: bool) -> None:
+        self.check(resume)
+        if not resume:
             shutil.rmtree(self.path, ignore_errors=True)
             self.work.mkdir(parents=True)
             (self.path / "config.yaml").write_text(self.cfg.to_yaml(), encoding="utf-8")
+        self.work.mkdir(parents=True, exist_ok=True)
         (self.path / "plots").mkdir(exist_ok=True)
 
     def _check_resumable(self) -> None:
@@ -45,7 +50,6 @@ class RunDir:
         changed = sorted(k for k in flat_now if k != "overwrite" and flat_now[k] != flat_before.get(k))
         if changed:
             raise FintuneError(f"--resume: the config differs from the unfinished run's in {', '.join(changed)}")
-        self.work.mkdir(parents=True, exist_ok=True)
 
     def finish(self) -> Path:
         """Drop the work files and move the finished run into place (replacing an old one if allowed)."""

@@ -38,16 +38,21 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     torch.manual_seed(cfg.train.seed)  # the head and adapter initialisation depend on it
 
     # 1. data (validated before anything is written, so bad input leaves no folder behind)
+    run_dir = RunDir(cfg)
+    run_dir.check(resume)
     splits = load_splits(cfg.data)
     labels = splits.labels
-    console.print(f"data '{splits.name}': {splits.stats}")
+    st = splits.stats
+    console.print(
+        f"data '{splits.name}': {st['n_train']} train / {st['n_validation']} validation / {st['n_test']} test; "
+        f"removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
+    )
 
     # 2. model and method
     tokenizer, model = load_classifier(cfg.model, labels)
     model = apply_method(model, cfg.adapter)
     trainable, total = trainable_counts(model)
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
-    run_dir = RunDir(cfg)
     run_dir.open(resume)
 
     # 3. train, choosing the best epoch on validation
@@ -62,8 +67,15 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
 
     t_train = time.perf_counter()
     state = train_loop(
-        model, build_optimizer(model, cfg), train_data, cfg.train, validate,
-        (cfg.eval.select_metric, cfg.eval.select_metric != "loss"), run_dir.work, resume, console,
+        model,
+        build_optimizer(model, cfg),
+        train_data,
+        cfg.train,
+        validate,
+        (cfg.eval.select_metric, cfg.eval.select_metric != "loss"),
+        run_dir.work,
+        resume,
+        console,
     )
     t_eval = time.perf_counter()
 
@@ -90,11 +102,18 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         "select_metric": cfg.eval.select_metric,
         "stopped_early": state.stopped_early,
         "evals": state.evals,
-        "wall_s": {"setup": round(t_train - t_start, 2), "train": round(t_eval - t_train, 2),
-                   "evaluate": round(t_end - t_eval, 2)},
+        "wall_s": {
+            "setup": round(t_train - t_start, 2),
+            "train": round(t_eval - t_train, 2),
+            "evaluate": round(t_end - t_eval, 2),
+        },
     }
-    metrics["data"] = {"source": splits.name, "labels": labels, **splits.stats,
-                       "train_label_counts": splits.train["label"].value_counts().to_dict()}
+    metrics["data"] = {
+        "source": splits.name,
+        "labels": labels,
+        **splits.stats,
+        "train_label_counts": splits.train["label"].value_counts().to_dict(),
+    }
     metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())
 
     # 5. artifacts: weights, metrics, plots, report; then the folder becomes a finished run
@@ -104,8 +123,12 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     run_label = f"{Path(cfg.model.path).name} + {cfg.adapter.method}"
     loss_plot(state.losses, state.evals, run_dir.path / "plots" / "loss.png", f"{cfg.name}: loss")
     if with_test:
-        confusion_matrix_plot(metrics["test"]["confusion_matrix"], labels,
-                              run_dir.path / "plots" / "confusion_matrix.png", f"{cfg.name}: test confusion matrix")
+        confusion_matrix_plot(
+            metrics["test"]["confusion_matrix"],
+            labels,
+            run_dir.path / "plots" / "confusion_matrix.png",
+            f"{cfg.name}: test confusion matrix",
+        )
         write_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
     final = run_dir.finish()
     if with_test:

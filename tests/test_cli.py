@@ -1,0 +1,145 @@
+"""The command line end to end on the tiny model: files written, and bad input -> exit 2, one line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY_CSV
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = str(ROOT / "configs/quickstart.yaml")
+
+
+def fintune(*args, env=None):
+    """Run the real console entry point in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "fintune", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def finished_run(tiny_overrides, tmp_path):
+    res = fintune("run", QUICKSTART, *tiny_overrides)
+    assert res.returncode == 0, res.stderr
+    return tmp_path / "runs" / "tiny"
+
+
+def test_run_writes_the_contract_files(finished_run):
+    contract = ROOT.parent / "shared/checks/run_contract.py"
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "predictions.csv",
+        "report.html",
+        "plots/loss.png",
+        "plots/confusion_matrix.png",
+        "adapter/adapter_model.safetensors",
+    ):
+        assert (finished_run / name).is_file(), name
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    assert set(metrics["baselines"]) == {"majority", "tfidf_lr"}
+    assert metrics["test"]["n"] == len(pd.read_csv(finished_run / "predictions.csv"))
+    assert metrics["train"]["trainable_params"] < metrics["train"]["total_params"]
+    assert len(metrics["meta"]["data_sha256"]) == 1
+    assert not (finished_run.parent / "tiny.partial").exists()
+    if contract.exists():
+        check = subprocess.run([sys.executable, str(contract), str(finished_run)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
+
+
+def test_predict_texts_and_csv_keep_columns(finished_run, tmp_path):
+    res = fintune("predict", "--run", finished_run, "Acme Bank shares jumped 40 percent")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[0] in {"negative", "neutral", "positive"}
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"headline": ["profit rose", "loss widened"], "ticker": ["A", "B"]}).to_csv(src, index=False)
+    res = fintune(
+        "predict", "--run", finished_run, "--input", src, "--output", tmp_path / "out.csv", "--text-column", "headline"
+    )
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["headline", "ticker", "pred_label", "prob_negative", "prob_neutral", "prob_positive"]
+    assert out[["prob_negative", "prob_neutral", "prob_positive"]].sum(axis=1).round(4).eq(1).all()
+
+
+def test_eval_on_another_file_counts_texts_seen_in_training(finished_run, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_bytes(TINY_CSV.read_bytes())
+    res = fintune("eval", "--run", finished_run, "--data", other)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    block = metrics["evals"][f"{other}/test"]
+    assert block["n"] == 90 and 0 < block["overlap_with_train"] < 90
+    assert "majority" in block["baselines"] and block["unseen_only"]["n"] == 90 - block["overlap_with_train"]
+
+
+def test_eval_on_its_own_split_reproduces_the_test_metrics(finished_run):
+    res = fintune("eval", "--run", finished_run)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    again = metrics["evals"][f"{TINY_CSV}/test"]
+    assert again["overlap_with_train"] == 0
+    assert again["confusion_matrix"] == metrics["test"]["confusion_matrix"]
+
+
+def _one_line_error(res, *fragments):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fintune: error: "), res.stderr
+    assert "Traceback" not in res.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["data.source=missing.csv"], ["'missing.csv' not found"]),
+        (["data.text_column=sentence"], ["has no column 'sentence'", "data.text_column"]),
+        (["data.source=nosuchset"], ["unknown dataset 'nosuchset'"]),
+        (["train.epochz=1"], ["unknown config key 'train.epochz'"]),
+        (["train.epochs=two"], ["bad value for 'train.epochs'"]),
+    ],
+)
+def test_bad_config_or_data_exit_2_and_leave_no_run(tiny_overrides, tmp_path, extra, fragments):
+    res = fintune("run", QUICKSTART, *tiny_overrides, *extra)
+    _one_line_error(res, *fragments)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_bad_rows_exit_2_naming_the_row(tiny_overrides, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nprofit rose,positive\nsales fell,negatve\n", encoding="utf-8")
+    _one_line_error(
+        fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}", "data.labels=[negative,neutral,positive]"),
+        "row 3",
+        "unknown label 'negatve'",
+    )
+    bad.write_bytes("text,label\nprofit rose,positive\nM\xfcller gained,positive\n".encode("latin-1"))
+    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "not UTF-8", "line 3")
+    bad.write_text('text,label\nprofit rose,positive\n"",negative\n', encoding="utf-8")
+    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "row 3", "is empty")
+
+
+def test_missing_config_and_not_a_run(tmp_path):
+    _one_line_error(fintune("run", tmp_path / "nope.yaml"), "config file", "not found")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.yaml").write_text("name: half\n")
+    _one_line_error(fintune("predict", "--run", tmp_path / "half", "text"), "not a finished run", "metrics.json")
+    _one_line_error(fintune("eval", "--run", tmp_path / "none"), "not found")
+    _one_line_error(fintune("predict", "--run", tmp_path / "half"), "give texts")
+
+
+def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_overrides):
+    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides), "already exists", "overwrite=true")
+    assert (finished_run / "metrics.json").exists()
