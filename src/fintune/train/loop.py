@@ -27,6 +27,7 @@ from fintune.train.checkpoint import (
     save_checkpoint,
     trainable_state,
 )
+from fintune.train.precision import autocast
 
 
 @dataclass
@@ -57,6 +58,7 @@ def train_loop(
     work_dir: Path,
     resume: bool = False,
     console: Console | None = None,
+    precision: str = "fp32",
 ) -> LoopState:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
@@ -78,6 +80,7 @@ def train_loop(
     best = load_file(best_file) if resume and best_file.exists() and state.best_epoch is not None else None
 
     params = [p for p in model.parameters() if p.requires_grad]
+    device = params[0].device
     progress = Progress(
         TextColumn("[bold]train"),
         BarColumn(),
@@ -99,7 +102,8 @@ def train_loop(
                 model.train()
                 loss_sum = 0.0
                 for micro in groups[g]:
-                    loss = model(**data.collate(micro)).loss
+                    with autocast(precision, device):
+                        loss = model(**{k: v.to(device) for k, v in data.collate(micro).items()}).loss
                     (loss / len(groups[g])).backward()
                     loss_sum += loss.item() / len(groups[g])
                     state.samples += len(micro)

@@ -26,6 +26,7 @@ from fintune.report.plots import confusion_matrix_plot, loss_plot
 from fintune.report.table import print_results
 from fintune.train.batching import EncodedTexts
 from fintune.train.loop import train_loop
+from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 
 
@@ -65,6 +66,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         scores, _ = evaluate_split(m, tokenizer, splits.validation, labels, cfg.eval.batch_size, cfg.data.max_length)
         return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
 
+    precision = resolve_precision(cfg.train.precision, next(model.parameters()).device)
     t_train = time.perf_counter()
     state = train_loop(
         model,
@@ -76,6 +78,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         run_dir.work,
         resume,
         console,
+        precision,
     )
     t_eval = time.perf_counter()
 
@@ -100,6 +103,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         "steps": state.step,
         "best_epoch": state.best_epoch,
         "select_metric": cfg.eval.select_metric,
+        "precision": precision,
         "stopped_early": state.stopped_early,
         "evals": state.evals,
         "wall_s": {
