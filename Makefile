@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DATA_DIR ?= $(if $(FINTUNE_DATA_DIR),$(FINTUNE_DATA_DIR),$(wildcard ../shared/datasets))
+DATA_DIR ?= $(or $(FINTUNE_DATA_DIR),$(abspath $(wildcard ../shared/datasets)))
 
 .PHONY: install demo test test-slow lint clean
 

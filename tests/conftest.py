@@ -18,7 +18,8 @@ needs_data = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide random BERT encoder (no head, like a pretrained checkpoint) with a word-level vocabulary of the tiny CSV, saved as safetensors.
+    """A 2-layer, 32-wide random BERT encoder (no head, like a pretrained checkpoint) and a
+    word-level vocabulary of the tiny CSV, saved as safetensors.
 
     Loading it goes through exactly the code path of a hub id or local directory.
     """

@@ -143,3 +143,13 @@ def test_missing_config_and_not_a_run(tmp_path):
 def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_overrides):
     _one_line_error(fintune("run", QUICKSTART, *tiny_overrides), "already exists", "overwrite=true")
     assert (finished_run / "metrics.json").exists()
+
+
+def test_train_only_writes_weights_and_validation_then_eval_adds_test(tiny_overrides, tmp_path):
+    res = fintune("train", QUICKSTART, *tiny_overrides)
+    assert res.returncode == 0, res.stderr
+    run = tmp_path / "runs" / "tiny"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "validation" in metrics and "test" not in metrics and (run / "adapter").is_dir()
+    assert fintune("eval", "--run", run).returncode == 0
+    assert "evals" in json.loads((run / "metrics.json").read_text())

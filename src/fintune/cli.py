@@ -150,7 +150,11 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
     for split in ("train", "validation", "test"):
         frame = getattr(splits, split)
         print(f"  {split:<10} {len(frame):>6}  {frame['label'].value_counts().to_dict()}")
-    print(f"  {splits.stats}")
+    st = splits.stats
+    print(
+        f"  removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
+        f", of validation: {st['dropped_train_in_validation']}"
+    )
     for path, digest in splits.fingerprints().items():
         print(f"  {path}  sha256 {digest[:16]}...")
 

@@ -23,7 +23,7 @@ def test_metrics_match_hand_computed_values():
 def test_majority_baseline_has_zero_mcc_and_log_loss_is_cross_entropy():
     train = pd.DataFrame({"text": ["a"] * 3, "label": ["neutral", "neutral", "positive"]})
     test = pd.DataFrame({"text": ["b", "c"], "label": ["neutral", "positive"]})
-    m = majority(train, test, LABELS)
+    m = majority(train, train, test, LABELS)
     assert m["accuracy"] == 0.5 and m["mcc"] == 0.0
     probs = np.array([[0.25, 0.5, 0.25], [0.1, 0.1, 0.8]])
     assert log_loss(probs, np.array([1, 2])) == pytest.approx(-(np.log(0.5) + np.log(0.8)) / 2)
@@ -33,4 +33,4 @@ def test_tfidf_baseline_learns_words():
     words = {"negative": "loss fell", "neutral": "meeting held", "positive": "profit rose"}
     train = pd.DataFrame([(f"{w} {i}", lab) for i in range(10) for lab, w in words.items()], columns=["text", "label"])
     test = pd.DataFrame([(w, lab) for lab, w in words.items()], columns=["text", "label"])
-    assert tfidf_lr(train, test, LABELS)["accuracy"] == 1.0
+    assert tfidf_lr(train, train, test, LABELS)["accuracy"] == 1.0

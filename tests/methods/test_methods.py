@@ -26,6 +26,7 @@ def test_adapter_methods_train_adapters_and_head_only(tiny_model_dir, method):
     names = _trainable_names(model)
     assert any("lora_A" in n for n in names) and any("classifier" in n for n in names)
     assert not any("word_embeddings" in n for n in names)
+    assert any("pooler" in n and "lora" not in n for n in names), "the pooler belongs to the head and trains fully"
     if method == "dora":
         assert any("lora_magnitude_vector" in n for n in names)
     trainable, total = trainable_counts(model)

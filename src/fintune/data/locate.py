@@ -32,7 +32,8 @@ def locate(source: str, folder: str, filename: str, hub: HubFile | None = None) 
     try:
         hub.download_to(cached)
     except Exception as e:  # any network or hub failure ends up as the same actionable message
-        raise FintuneError(f"{hint}; download from the dataset hub failed ({type(e).__name__})") from None
+        reason = str(e) if isinstance(e, HubUnreachable) else type(e).__name__
+        raise FintuneError(f"{hint}; download from the dataset hub failed ({reason})") from None
     return cached
 
 
@@ -43,8 +44,12 @@ class HubFile:
         self.repo_id, self.filename, self.convert = repo_id, filename, convert
 
     def download_to(self, target: Path) -> None:
+        import logging
+
         from huggingface_hub import hf_hub_download
 
+        _check_reachable()
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry chatter is not for users
         fetched = Path(
             hf_hub_download(self.repo_id, self.filename, repo_type="dataset", cache_dir=fintune_home() / "hub")
         )
@@ -55,3 +60,23 @@ class HubFile:
         else:
             self.convert(fetched, tmp)
         tmp.replace(target)
+
+
+class HubUnreachable(OSError):
+    pass
+
+
+def _check_reachable(timeout_s: float = 3.0) -> None:
+    """Fail in seconds, not after the hub client's minute of retries, when there is no network."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise HubUnreachable("HF_HUB_OFFLINE is set")
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout_s).close()
+    except OSError:
+        raise HubUnreachable(f"cannot reach {url.hostname}") from None

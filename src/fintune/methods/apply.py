@@ -10,7 +10,7 @@ from fintune.models.registry import default_targets, layer_prefixes
 HEAD_NAMES = ("classifier", "pooler", "score")
 
 
-def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS"):
+def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS", head: list[str] | None = None):
     """A peft.LoraConfig for the LoRA family; the variants differ in one or two flags only."""
     from peft import LoraConfig
 
@@ -27,8 +27,19 @@ def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS")
         lora_alpha=cfg.alpha,
         lora_dropout=0.0 if cfg.method == "pissa" else cfg.dropout,
         target_modules=cfg.target_modules or default_targets(model_type),
+        modules_to_save=head,
         **extra,
     )
+
+
+def head_modules(model) -> list[str]:
+    """Task-head modules present in `model`; they train fully under every adapter method.
+
+    The pooler matters: all-MiniLM-L6-v2 was trained with mean pooling and ships an all-zero
+    pooler, so behind a frozen pooler the classifier would only ever see tanh(0) = 0.
+    """
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    return [name for name in HEAD_NAMES if name in names]
 
 
 def check_method_supported(cfg: AdapterConfig) -> None:
@@ -51,7 +62,7 @@ def apply_method(model, cfg: AdapterConfig):
         from peft import get_peft_model
 
         try:
-            return get_peft_model(model, lora_config(cfg, model.config.model_type))
+            return get_peft_model(model, lora_config(cfg, model.config.model_type, head=head_modules(model)))
         except ValueError as e:
             raise FintuneError(f"adapter.target_modules: {str(e).splitlines()[0]}") from None
     if cfg.method == "full":

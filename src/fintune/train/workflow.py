@@ -87,7 +87,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     metrics: dict = {"validation": evaluate_split(model, tokenizer, splits.validation, labels, *ev)[0]}
     if with_test:
         metrics["test"], test_probs = evaluate_split(model, tokenizer, splits.test, labels, *ev)
-        metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.test, labels)
+        metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
         predictions_frame(splits.test, test_probs, labels).to_csv(run_dir.path / "predictions.csv", index=False)
     t_end = time.perf_counter()
 
