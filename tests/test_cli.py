@@ -70,6 +70,9 @@ def test_predict_texts_and_csv_keep_columns(finished_run, tmp_path):
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["headline", "ticker", "pred_label", "prob_negative", "prob_neutral", "prob_positive"]
     assert out[["prob_negative", "prob_neutral", "prob_positive"]].sum(axis=1).round(4).eq(1).all()
+    res = fintune("predict", "--run", finished_run, "--input", src, "--output", tmp_path / "bad.csv")
+    _one_line_error(res, "has no column 'text'", "headline, ticker", "--text-column")
+    assert not (tmp_path / "bad.csv").exists()
 
 
 def test_eval_on_another_file_counts_texts_seen_in_training(finished_run, tmp_path):

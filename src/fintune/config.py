@@ -50,6 +50,8 @@ class ModelConfig(_Section):
     """Hub id, local directory, or `minilm` for the bundled all-MiniLM-L6-v2."""
     trust_remote_code: bool = False
     revision: str | None = None
+    pooling: Literal["auto", "cls", "mean"] = "auto"
+    """Sentence vector for the head; auto: what a sentence-transformers checkpoint says, else [CLS]."""
 
 
 class AdapterConfig(_Section):

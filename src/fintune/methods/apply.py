@@ -33,12 +33,12 @@ def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS",
 
 
 def head_modules(model) -> list[str]:
-    """Task-head modules present in `model`; they train fully under every adapter method.
+    """Task-head modules with weights in `model`; they train fully under every adapter method.
 
-    The pooler matters: all-MiniLM-L6-v2 was trained with mean pooling and ships an all-zero
-    pooler, so behind a frozen pooler the classifier would only ever see tanh(0) = 0.
+    A [CLS] pooler belongs to the head: a checkpoint may ship it untrained (all-MiniLM-L6-v2's is
+    all zeros), and behind a frozen one the classifier would only ever see tanh(0) = 0.
     """
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    names = {name.rsplit(".", 1)[-1] for name, m in model.named_modules() if any(True for _ in m.parameters())}
     return [name for name in HEAD_NAMES if name in names]
 
 

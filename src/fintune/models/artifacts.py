@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fintune.config import RunConfig
+from fintune.models.pooling import resolve_pooling, use_mean_pooling
+from fintune.models.registry import resolve_model_path
 
 
 def save_trained(model, tokenizer, run_dir: Path) -> Path:
@@ -25,10 +27,15 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str]):
 
     run_dir = Path(run_dir)
     if (run_dir / "model").is_dir():
+        from transformers.utils import logging as hf_logging
+
         folder = run_dir / "model"
+        hf_logging.set_verbosity_error()  # a mean-pooled model has no pooler weights to load
         model = AutoModelForSequenceClassification.from_pretrained(
             folder, use_safetensors=True, trust_remote_code=cfg.model.trust_remote_code
         )
+        if resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)) == "mean":
+            use_mean_pooling(model)
     else:
         from peft import PeftModel
 

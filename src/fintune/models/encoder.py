@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
+from fintune.models.pooling import resolve_pooling, use_mean_pooling
 from fintune.models.registry import resolve_model_path
 
 
@@ -49,4 +50,6 @@ def load_classifier(cfg: ModelConfig, labels: list[str], quantization=None):
         raise FintuneError(f"cannot load weights of '{cfg.path}' (safetensors required): {e}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
+    if resolve_pooling(cfg.pooling, path) == "mean" and not use_mean_pooling(model):
+        raise FintuneError(f"model.pooling=mean: '{cfg.path}' has no pooler to replace; use model.pooling=cls")
     return load_tokenizer(path, cfg), model

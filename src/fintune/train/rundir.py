@@ -31,9 +31,11 @@ class RunDir:
         if resume:
             self._check_resumable()
 
-    def open(self, resume: bool) -> None:
+    def open(self, resume: bool, say=print) -> None:
         self.check(resume)
         if not resume:
+            if self.path.exists():
+                say(f"starting over: discarding the unfinished run in {self.path} (--resume would continue it)")
             shutil.rmtree(self.path, ignore_errors=True)
             self.work.mkdir(parents=True)
             (self.path / "config.yaml").write_text(self.cfg.to_yaml(), encoding="utf-8")

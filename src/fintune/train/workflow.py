@@ -20,6 +20,8 @@ from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
 from fintune.models.encoder import load_classifier
+from fintune.models.pooling import resolve_pooling
+from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot
@@ -54,7 +56,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     model = apply_method(model, cfg.adapter)
     trainable, total = trainable_counts(model)
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
-    run_dir.open(resume)
+    run_dir.open(resume, say=console.print)
 
     # 3. train, choosing the best epoch on validation
     label_index = {label: i for i, label in enumerate(labels)}
@@ -104,6 +106,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         "best_epoch": state.best_epoch,
         "select_metric": cfg.eval.select_metric,
         "precision": precision,
+        "pooling": resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
         "stopped_early": state.stopped_early,
         "evals": state.evals,
         "wall_s": {
