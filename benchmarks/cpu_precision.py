@@ -22,7 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
     "baseline: fp32, dropout 0.1": ["train.precision=fp32", "adapter.dropout=0.1"],
     "fp32, dropout 0": ["train.precision=fp32", "adapter.dropout=0.0"],
-    "bf16 autocast, dropout 0 (default where supported)": ["train.precision=bf16", "adapter.dropout=0.0"],
+    "bf16 autocast, dropout 0.1 (configs/quickstart.yaml)": ["train.precision=bf16", "adapter.dropout=0.1"],
+    "bf16 autocast, dropout 0 (the library defaults where bf16 is native)": [
+        "train.precision=bf16",
+        "adapter.dropout=0.0",
+    ],
 }
 
 

@@ -15,7 +15,7 @@ def test_offline_without_local_copy_names_fintune_data_dir(tmp_path, monkeypatch
     monkeypatch.delenv("FINTUNE_DATA_DIR", raising=False)
     monkeypatch.setenv("FINTUNE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(FintuneError, match="FINTUNE_DATA_DIR is not set.*download from the dataset hub failed"):
+    with pytest.raises(FintuneError, match="FINTUNE_DATA_DIR is not set.*hub failed \\(HF_HUB_OFFLINE is set\\)"):
         load_splits(DataConfig(source="tfns"))
     with pytest.raises(FintuneError, match="fiqa_2018_task1/train.csv under FINTUNE_DATA_DIR.*no public download"):
         load_splits(DataConfig(source="fiqa-sa"))

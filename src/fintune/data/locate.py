@@ -73,7 +73,7 @@ def _check_reachable(timeout_s: float = 3.0) -> None:
 
     from huggingface_hub import constants
 
-    if constants.HF_HUB_OFFLINE:
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise HubUnreachable("HF_HUB_OFFLINE is set")
     url = urlparse(constants.ENDPOINT)
     try:
