@@ -55,6 +55,7 @@ def test_jsonl_with_label_map_and_test_file(tmp_path):
         ("c.csv", "text,label\nfine,positive\nbad,sideways\n", "row 3: unknown label 'sideways'"),
         ("d.csv", "text,label\nfine,positive\nother,\n", "row 3: column 'label' is empty"),
         ("e.txt", "whatever", "unsupported type '.txt'"),
+        ("f.csv", "text,label\nup,positive\ndown,negative\n", "has 2 labelled rows; at least 10 are needed"),
     ],
 )
 def test_bad_files_name_file_column_and_row(tmp_path, name, content, message):

@@ -8,6 +8,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from fintune.config import DataConfig
+from fintune.errors import FintuneError
+
+MIN_ROWS = 10
 
 
 def normalise(text: str) -> str:
@@ -27,6 +30,12 @@ def make_splits(pool: pd.DataFrame, test: pd.DataFrame | None, cfg: DataConfig):
     loses its copies of test texts, and the counts go into metrics.json.
     """
     stats: dict[str, int] = {}
+    needed = MIN_ROWS if test is None else MIN_ROWS // 2
+    if len(pool) < needed:
+        raise FintuneError(
+            f"data source '{cfg.source}' has {len(pool)} labelled rows; at least {needed} are needed "
+            f"to carve {'validation and test' if test is None else 'validation'} splits"
+        )
     if test is None:
         pool, test = train_test_split(
             pool, test_size=cfg.test_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
