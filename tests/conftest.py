@@ -60,3 +60,67 @@ def tiny_overrides(tiny_model_dir, tmp_path) -> list[str]:
         "adapter.r=4",
         "adapter.alpha=8",
     ]
+
+
+CAUSAL_FAMILIES = ("llama", "qwen2", "mistral", "gpt2")
+
+
+def _tiny_word_tokenizer(folder: Path, corpus: list[str], with_bos: bool):
+    """A word-level tokenizer trained offline on `corpus`, saved as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    raw.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<s>", "</s>", "<pad>"]))
+    if with_bos:  # Llama-style: BOS in front of every prompt
+        raw.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>" if with_bos else None,  # GPT-2 ships without a pad token
+    )
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_dir(tmp_path_factory):
+    """family -> folder with a 2-layer, 32-wide random causal LM of that family and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig, MistralConfig, Qwen2Config
+
+    from fintune.data.prompts import PromptTemplate
+
+    labels = ["negative", "neutral", "positive"]
+    corpus = [PromptTemplate().render(line, labels) for line in TINY_CSV.read_text(encoding="utf-8").splitlines()]
+    built = {}
+
+    def build(family: str) -> Path:
+        if family in built:
+            return built[family]
+        folder = tmp_path_factory.mktemp(f"tiny-{family}")
+        tok = _tiny_word_tokenizer(folder, corpus + [" ".join(labels)], with_bos=family != "gpt2")
+        common = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        if family == "gpt2":
+            config = GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=256, **common)
+        else:
+            cls = {"llama": LlamaConfig, "qwen2": Qwen2Config, "mistral": MistralConfig}[family]
+            config = cls(
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                num_key_value_heads=2,
+                max_position_embeddings=256,
+                pad_token_id=tok.pad_token_id,
+                **common,
+            )
+        torch.manual_seed(0)
+        AutoModelForCausalLM.from_config(config).save_pretrained(folder, safe_serialization=True)
+        built[family] = folder
+        return folder
+
+    return build

@@ -159,6 +159,24 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
         print(f"  {path}  sha256 {digest[:16]}...")
 
 
+@data_app.command("export")
+@_user_errors
+def data_export(
+    name: str = typer.Argument(..., help="Registered dataset name or file path."),
+    out: Path = typer.Option(..., "--out", help="Folder for the JSON files and dataset_info.json."),
+    fmt: str = typer.Option("alpaca", "--format", help="alpaca or sharegpt"),
+):
+    """Write a dataset's splits as instruction JSON plus LLaMA-Factory's dataset_info.json."""
+    from fintune.config import DataConfig
+    from fintune.data import load_splits
+    from fintune.data.instruction_io import export_splits
+
+    if fmt not in ("alpaca", "sharegpt"):
+        raise FintuneError(f"--format must be alpaca or sharegpt, not '{fmt}'")
+    for path in export_splits(load_splits(DataConfig(source=name)), out, fmt):
+        print(path)
+
+
 def main() -> None:
     _quiet_libraries()
     app()

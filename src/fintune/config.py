@@ -50,6 +50,8 @@ class ModelConfig(_Section):
     """Hub id, local directory, or `minilm` for the bundled all-MiniLM-L6-v2."""
     trust_remote_code: bool = False
     revision: str | None = None
+    kind: Literal["auto", "encoder", "causal"] = "auto"
+    """encoder: a sequence classifier (BERT family); causal: an instruction-tuned LM that writes the label."""
     pooling: Literal["auto", "cls", "mean"] = "auto"
     """Sentence vector for the head; auto: what a sentence-transformers checkpoint says, else [CLS]."""
 
@@ -64,6 +66,8 @@ class AdapterConfig(_Section):
     """Modules that get adapters; default: the model family's attention and MLP projections."""
     loraplus_lr_ratio: float = Field(16.0, gt=0)
     """LoRA+: the B matrices learn this many times faster than A (Hayou et al., 2024)."""
+    qlora_bits: Literal[4, 8] = 4
+    """qlora: quantise the frozen base weights to 4-bit NF4 or 8-bit (bitsandbytes, CUDA only)."""
     freeze_trainable_layers: int = Field(0, ge=0)
     """freeze: how many of the top encoder layers train besides the classification head."""
 
@@ -80,6 +84,8 @@ class TrainConfig(_Section):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
     max_grad_norm: float | None = Field(1.0, gt=0)
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory for long prompts, ~30% slower."""
     group_by_length: bool = True
     """Batch texts of similar length together so dynamic padding wastes little compute."""
     early_stopping_patience: int | None = Field(None, ge=1)
@@ -97,11 +103,22 @@ class TrainConfig(_Section):
         return 5e-5 if method == "full" else 1e-3
 
 
+class PromptConfig(_Section):
+    """How a causal LM is asked (FinGPT's sentiment prompt by default, so numbers are comparable)."""
+
+    instruction: str = "What is the sentiment of this news? Please choose an answer from {{{choices}}}."
+    """{choices} becomes the labels joined by '/'."""
+    template: str = "Instruction: {instruction}\nInput: {input}\nAnswer: "
+
+
 class EvalConfig(_Section):
     baselines: list[Literal["majority", "tfidf_lr"]] = ["majority", "tfidf_lr"]
     batch_size: int = Field(128, ge=1)
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
     """Validation metric that picks the best epoch (never the test split)."""
+    generate: bool = True
+    """Causal LMs: also evaluate FinGPT-style generate-and-parse (`test_generate`) beside label scoring."""
+    max_new_tokens: int = Field(8, ge=1)
 
 
 class RunConfig(_Section):
@@ -113,6 +130,7 @@ class RunConfig(_Section):
     model: ModelConfig = ModelConfig()
     adapter: AdapterConfig = AdapterConfig()
     train: TrainConfig = TrainConfig()
+    prompt: PromptConfig = PromptConfig()
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ import yaml
 
 from fintune.config import validate_config
 from fintune.errors import FintuneError
-from fintune.models.inference import predict_proba
+from fintune.models.classifier import probability_fn
 
 
 def check_finished_run(run_dir: Path) -> None:
@@ -28,13 +28,17 @@ def check_finished_run(run_dir: Path) -> None:
     for needed in ("config.yaml", "metrics.json"):
         if not (run_dir / needed).is_file():
             raise FintuneError(f"'{run_dir}' is not a finished run (no {needed})")
-    if not ((run_dir / "adapter").is_dir() or (run_dir / "model").is_dir()):
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    zero_shot = (saved.get("adapter") or {}).get("method") == "none"  # its weights are the base model's
+    if not ((run_dir / "adapter").is_dir() or (run_dir / "model").is_dir() or zero_shot):
         raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
 
 
 class Predictor:
-    def __init__(self, run_dir: Path, cfg, labels: list[str], tokenizer, model):
+    def __init__(self, run_dir: Path, cfg, labels: list[str], tokenizer, model, kind: str = "encoder"):
         self.run_dir, self.cfg, self.labels, self.tokenizer, self.model = run_dir, cfg, labels, tokenizer, model
+        self.kind = kind
+        self._probs = probability_fn(kind, model, tokenizer, cfg, labels)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Predictor:
@@ -43,14 +47,15 @@ class Predictor:
         run_dir = Path(run_dir)
         check_finished_run(run_dir)
         cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))
-        labels = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["labels"]
-        tokenizer, model = load_trained(run_dir, cfg, labels)
-        return cls(run_dir, cfg, labels, tokenizer, model)
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        labels = metrics["data"]["labels"]
+        kind = metrics["train"].get("model_kind", "encoder")  # runs from before causal LMs are encoders
+        tokenizer, model = load_trained(run_dir, cfg, labels, kind)
+        return cls(run_dir, cfg, labels, tokenizer, model, kind)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return predict_proba(
-            self.model, self.tokenizer, list(texts), self.cfg.eval.batch_size, self.cfg.data.max_length
-        )
+        """Probabilities of shape (len(texts), len(labels)), in `self.labels` order."""
+        return self._probs(list(texts))
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One {label, probs} per text, probabilities keyed by label."""

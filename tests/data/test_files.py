@@ -79,3 +79,15 @@ def test_missing_file_and_unknown_dataset():
         load_splits(DataConfig(source="nope/x.csv"))
     with pytest.raises(FintuneError, match="unknown dataset 'fpbb' in data.source"):
         load_splits(DataConfig(source="fpbb"))
+
+
+def test_exported_alpaca_file_reads_back_as_a_source(tmp_path):
+    from fintune.data.instruction_io import export_splits
+
+    splits = load_splits(DataConfig(source=str(TINY_CSV)))
+    train_json = export_splits(splits, tmp_path, "alpaca")[0]
+    again = load_splits(DataConfig(source=str(train_json)))
+    assert again.labels == splits.labels
+    assert set(again.train["text"]) | set(again.validation["text"]) | set(again.test["text"]) == set(
+        splits.train["text"]
+    )

@@ -12,8 +12,20 @@ from fintune.errors import FintuneError
 
 
 def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
-    """Rows as `id, text, label`; labels mapped by `data.label_map` and checked against `labels`."""
-    frame = read_table(path)
+    """Rows as `id, text, label`; labels mapped by `data.label_map` and checked against `labels`.
+
+    Alpaca / ShareGPT instruction files (`fintune data export`, LLaMA-Factory) are read as
+    text = input (or instruction) and label = output.
+    """
+    if path.suffix == ".json" and path.is_file():
+        from fintune.data import instruction_io
+
+        fmt = instruction_io.detect_format(path)
+        load = instruction_io.load_alpaca if fmt == "alpaca" else instruction_io.load_sharegpt
+        frame = instruction_io.examples_to_frame(load(path), None, source=str(path))
+        cfg = cfg.model_copy(update={"text_column": "text", "label_column": "label"})
+    else:
+        frame = read_table(path)
     require_columns(frame, path, {"data.text_column": cfg.text_column, "data.label_column": cfg.label_column})
     texts = check_texts(frame[cfg.text_column], path, cfg.text_column)
     raw = frame[cfg.label_column].map(_label_str)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from fintune.eval.metrics import classification_metrics, log_loss
-from fintune.models.inference import predict_proba
 
 
-def evaluate_split(model, tokenizer, frame: pd.DataFrame, labels: list[str], batch_size: int, max_length: int):
-    """(metrics with `loss`, probabilities) for the rows of `frame`."""
-    probs = predict_proba(model, tokenizer, list(frame["text"]), batch_size, max_length)
+def evaluate_split(probs_of: Callable[[list[str]], np.ndarray], frame: pd.DataFrame, labels: list[str]):
+    """(metrics with `loss`, probabilities) for the rows of `frame`; `probs_of` maps texts to probabilities."""
+    probs = probs_of(list(frame["text"]))
     preds = [labels[i] for i in probs.argmax(axis=1)]
     metrics = classification_metrics(list(frame["label"]), preds, labels)
     y_index = np.array([labels.index(label) for label in frame["label"]])

@@ -32,9 +32,7 @@ def evaluate_run(run_dir: Path, data: str | None = None, split: str = "test") ->
     unknown = sorted(set(frame["label"]) - set(labels))
     if unknown:
         raise FintuneError(f"dataset '{source}' has labels {unknown} that the run does not know ({labels})")
-    block, _ = evaluate_split(
-        predictor.model, predictor.tokenizer, frame, labels, cfg.eval.batch_size, cfg.data.max_length
-    )
+    block, _ = evaluate_split(predictor.predict_proba, frame, labels)
     train_keys = set(own.train["text"].map(normalise))
     seen = frame["text"].map(normalise).isin(train_keys)
     block["overlap_with_train"] = int(seen.sum())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fintune.config import ADAPTER_METHODS, AdapterConfig
 from fintune.errors import FintuneError
-from fintune.models.registry import default_targets, layer_prefixes
+from fintune.models.registry import default_targets, layer_index, num_layers
 
 # Parameters of the task head that must train with every method (names in BERT-style models).
 HEAD_NAMES = ("classifier", "pooler", "score")
@@ -42,37 +42,45 @@ def head_modules(model) -> list[str]:
     return [name for name in HEAD_NAMES if name in names]
 
 
-def check_method_supported(cfg: AdapterConfig) -> None:
+def check_method_supported(cfg: AdapterConfig, causal: bool = False) -> None:
     if cfg.method == "qlora":
         import torch
 
         if not torch.cuda.is_available():
             raise FintuneError("adapter.method 'qlora' needs a CUDA GPU and bitsandbytes; this machine has no CUDA")
-    if cfg.method == "none":
+    if cfg.method == "none" and not causal:
         raise FintuneError(
             "adapter.method 'none' trains nothing, which leaves a classifier head random; "
             "use 'freeze' (freeze_trainable_layers=0) to train only the head"
         )
 
 
-def apply_method(model, cfg: AdapterConfig):
-    """Return the model ready to train (a PeftModel for adapter methods)."""
-    check_method_supported(cfg)
+def apply_method(model, cfg: AdapterConfig, causal: bool = False):
+    """Return the model ready to train (a PeftModel for adapter methods; untouched for `none`)."""
+    check_method_supported(cfg, causal)
+    if cfg.method == "none":  # zero-shot evaluation of the base model
+        for p in model.parameters():
+            p.requires_grad = False
+        return model
     if cfg.method in ADAPTER_METHODS:
-        from peft import get_peft_model
+        from peft import get_peft_model, prepare_model_for_kbit_training
 
+        if cfg.method == "qlora":
+            model = prepare_model_for_kbit_training(model)
+        task_type, head = ("CAUSAL_LM", None) if causal else ("SEQ_CLS", head_modules(model))
         try:
-            return get_peft_model(model, lora_config(cfg, model.config.model_type, head=head_modules(model)))
+            return get_peft_model(model, lora_config(cfg, model.config.model_type, task_type, head))
         except ValueError as e:
             raise FintuneError(f"adapter.target_modules: {str(e).splitlines()[0]}") from None
     if cfg.method == "full":
         for p in model.parameters():
             p.requires_grad = True
         return model
-    # freeze: train the head and the top `freeze_trainable_layers` layers only
-    train_names = HEAD_NAMES + tuple(layer_prefixes(model, cfg.freeze_trainable_layers))
+    # freeze: train the head and the top `freeze_trainable_layers` blocks only
+    first_trained = num_layers(model) - cfg.freeze_trainable_layers
     for name, p in model.named_parameters():
-        p.requires_grad = any(part in name for part in train_names)
+        block = layer_index(name)
+        p.requires_grad = any(part in name for part in HEAD_NAMES) if block is None else block >= first_trained
     return model
 
 

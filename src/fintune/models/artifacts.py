@@ -19,13 +19,15 @@ def save_trained(model, tokenizer, run_dir: Path) -> Path:
     return folder
 
 
-def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str]):
+def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str], kind: str = "encoder"):
     """(tokenizer, model) of a finished run, in eval mode."""
+    run_dir = Path(run_dir)
+    if kind == "causal":
+        return _load_causal_run(run_dir, cfg)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from fintune.models.encoder import load_classifier
 
-    run_dir = Path(run_dir)
     if (run_dir / "model").is_dir():
         from transformers.utils import logging as hf_logging
 
@@ -43,4 +45,26 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str]):
         _, base = load_classifier(cfg.model, labels)
         model = PeftModel.from_pretrained(base, folder)
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=cfg.model.trust_remote_code)
+    return tokenizer, model.eval()
+
+
+def _load_causal_run(run_dir: Path, cfg: RunConfig):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from fintune.models.causal import load_causal
+
+    if (run_dir / "model").is_dir():
+        folder = run_dir / "model"
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, use_safetensors=True, trust_remote_code=cfg.model.trust_remote_code
+        )
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=cfg.model.trust_remote_code)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer, model.eval()
+    tokenizer, model = load_causal(cfg.model, cfg.adapter)
+    if (run_dir / "adapter").is_dir():  # absent for zero-shot runs, which are their base model
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, run_dir / "adapter")
     return tokenizer, model.eval()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
+from fintune.models.loading import load_model_config
 from fintune.models.pooling import resolve_pooling, use_mean_pooling
-from fintune.models.registry import resolve_model_path
 
 
 def load_tokenizer(path: str, cfg: ModelConfig):
@@ -18,19 +16,10 @@ def load_tokenizer(path: str, cfg: ModelConfig):
 
 def load_classifier(cfg: ModelConfig, labels: list[str], quantization=None):
     """(tokenizer, model) with a fresh classification head over `labels`; weights from safetensors only."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
-    path = resolve_model_path(cfg.path)
-    try:
-        config = AutoConfig.from_pretrained(path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
-    except (OSError, ValueError) as e:
-        if "trust_remote_code" in str(e):
-            raise FintuneError(
-                f"model '{cfg.path}' ships its own code; set model.trust_remote_code=true if you trust it"
-            ) from None
-        where = "a local directory" if Path(path).exists() else "a hub id (offline: download it first)"
-        raise FintuneError(f"cannot load model '{cfg.path}' as {where}: {str(e).splitlines()[0]}") from None
+    path, config = load_model_config(cfg)
     config.num_labels = len(labels)
     config.id2label = dict(enumerate(labels))
     config.label2id = {label: i for i, label in enumerate(labels)}

@@ -54,3 +54,39 @@ def epoch_batches(data: EncodedTexts, batch_size: int, seed: int, epoch: int, gr
         batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     shuffle = torch.randperm(len(batches), generator=gen).tolist()
     return [batches[i] for i in shuffle]
+
+
+class EncodedInstructions:
+    """Prompt + answer token ids for causal LMs; the loss falls on the answer tokens only."""
+
+    IGNORE = -100  # the label id that transformers' causal-LM loss skips
+
+    def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int):
+        from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
+
+        self.input_ids: list[list[int]] = []
+        self.n_prompt: list[int] = []
+        for prompt, answer in zip(prompts, answers):
+            answer_ids = encode_answer(tokenizer, answer)
+            prompt_ids = fit_to_length(encode_prompt(tokenizer, prompt), answer_ids, max_length)
+            self.input_ids.append(prompt_ids + answer_ids)
+            self.n_prompt.append(len(prompt_ids))
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def n_tokens(self, idx: list[int]) -> int:
+        return sum(len(self.input_ids[i]) for i in idx)
+
+    def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
+        width = max(len(self.input_ids[i]) for i in idx)
+        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        labels = torch.full((len(idx), width), self.IGNORE, dtype=torch.long)
+        for row, i in enumerate(idx):
+            seq = torch.tensor(self.input_ids[i])
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+            labels[row, self.n_prompt[i] : len(seq)] = seq[self.n_prompt[i] :]
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}

@@ -15,19 +15,24 @@ from rich.console import Console
 
 from fintune.config import RunConfig
 from fintune.data import load_splits
+from fintune.data.prompts import PromptTemplate
 from fintune.eval.baselines import run_baselines
 from fintune.eval.classify import evaluate_split, predictions_frame
+from fintune.eval.generate import generate_and_parse
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
+from fintune.models.causal import load_causal
+from fintune.models.classifier import probability_fn
 from fintune.models.encoder import load_classifier
+from fintune.models.loading import load_model_config, model_kind
 from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot
 from fintune.report.table import print_results
-from fintune.train.batching import EncodedTexts
-from fintune.train.loop import train_loop
+from fintune.train.batching import EncodedInstructions, EncodedTexts
+from fintune.train.loop import LoopState, train_loop
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 
@@ -52,43 +57,49 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     )
 
     # 2. model and method
-    tokenizer, model = load_classifier(cfg.model, labels)
-    model = apply_method(model, cfg.adapter)
+    kind, tokenizer, model = _load_model(cfg, labels)
+    if cfg.train.gradient_checkpointing:
+        # non-reentrant checkpointing also works when the embeddings are frozen (adapters)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model = apply_method(model, cfg.adapter, causal=kind == "causal")
+    probs_of = probability_fn(kind, model, tokenizer, cfg, labels)
     trainable, total = trainable_counts(model)
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
     run_dir.open(resume, say=console.print)
 
     # 3. train, choosing the best epoch on validation
-    label_index = {label: i for i, label in enumerate(labels)}
-    train_data = EncodedTexts(
-        tokenizer, list(splits.train["text"]), [label_index[x] for x in splits.train["label"]], cfg.data.max_length
-    )
+    train_data = _encode_training_set(kind, tokenizer, splits.train, labels, cfg)
 
-    def validate(m) -> dict:
-        scores, _ = evaluate_split(m, tokenizer, splits.validation, labels, cfg.eval.batch_size, cfg.data.max_length)
+    def validate(_model) -> dict:
+        scores, _ = evaluate_split(probs_of, splits.validation, labels)
         return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
 
     precision = resolve_precision(cfg.train.precision, next(model.parameters()).device)
     t_train = time.perf_counter()
-    state = train_loop(
-        model,
-        build_optimizer(model, cfg),
-        train_data,
-        cfg.train,
-        validate,
-        (cfg.eval.select_metric, cfg.eval.select_metric != "loss"),
-        run_dir.work,
-        resume,
-        console,
-        precision,
+    state = (
+        LoopState()
+        if cfg.adapter.method == "none"
+        else train_loop(
+            model,
+            build_optimizer(model, cfg),
+            train_data,
+            cfg.train,
+            validate,
+            (cfg.eval.select_metric, cfg.eval.select_metric != "loss"),
+            run_dir.work,
+            resume,
+            console,
+            precision,
+        )
     )
     t_eval = time.perf_counter()
 
     # 4. evaluate the chosen weights, and the baselines on the very same split
-    ev = (cfg.eval.batch_size, cfg.data.max_length)
-    metrics: dict = {"validation": evaluate_split(model, tokenizer, splits.validation, labels, *ev)[0]}
+    metrics: dict = {"validation": evaluate_split(probs_of, splits.validation, labels)[0]}
     if with_test:
-        metrics["test"], test_probs = evaluate_split(model, tokenizer, splits.test, labels, *ev)
+        metrics["test"], test_probs = evaluate_split(probs_of, splits.test, labels)
+        if kind == "causal" and cfg.eval.generate:
+            metrics["test_generate"] = generate_and_parse(model, tokenizer, splits.test, labels, cfg)
         metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
         predictions_frame(splits.test, test_probs, labels).to_csv(run_dir.path / "predictions.csv", index=False)
     t_end = time.perf_counter()
@@ -106,6 +117,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         "best_epoch": state.best_epoch,
         "select_metric": cfg.eval.select_metric,
         "precision": precision,
+        "model_kind": kind,
         "pooling": resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
         "stopped_early": state.stopped_early,
         "evals": state.evals,
@@ -124,7 +136,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())
 
     # 5. artifacts: weights, metrics, plots, report; then the folder becomes a finished run
-    save_trained(model, tokenizer, run_dir.path)
+    if cfg.adapter.method != "none":  # a zero-shot run is its base model; nothing new to save
+        save_trained(model, tokenizer, run_dir.path)
     (run_dir.path / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (run_dir.path / "train_log.json").write_text(json.dumps(state.losses), encoding="utf-8")
     run_label = f"{Path(cfg.model.path).name} + {cfg.adapter.method}"
@@ -142,3 +155,21 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
         print(f"report: {final / 'report.html'}")
     return final
+
+
+def _load_model(cfg: RunConfig, labels: list[str]):
+    """(kind, tokenizer, model): an encoder with a fresh head, or a causal LM that will write the label."""
+    _, config = load_model_config(cfg.model)
+    kind = model_kind(cfg.model, config)
+    if kind == "causal":
+        return kind, *load_causal(cfg.model, cfg.adapter)
+    return kind, *load_classifier(cfg.model, labels)
+
+
+def _encode_training_set(kind: str, tokenizer, frame, labels: list[str], cfg: RunConfig):
+    if kind == "causal":
+        template = PromptTemplate.from_config(cfg.prompt)
+        prompts = [template.render(text, labels) for text in frame["text"]]
+        return EncodedInstructions(tokenizer, prompts, list(frame["label"]), cfg.data.max_length)
+    label_index = {label: i for i, label in enumerate(labels)}
+    return EncodedTexts(tokenizer, list(frame["text"]), [label_index[x] for x in frame["label"]], cfg.data.max_length)

@@ -1,0 +1,33 @@
+"""Class probabilities for texts, whatever the model kind; shared by evaluation and `Predictor`.
+
+An encoder classifier has a softmax head; a causal LM is asked with the prompt template and its
+labels are scored by log-likelihood (one batched pass over every prompt x label continuation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fintune.config import RunConfig
+
+
+def probability_fn(kind: str, model, tokenizer, cfg: RunConfig, labels: list[str]) -> Callable[[list[str]], np.ndarray]:
+    """texts -> probabilities of shape (len(texts), len(labels)), in `labels` order."""
+    if kind == "causal":
+        from fintune.data.prompts import PromptTemplate
+        from fintune.eval.scoring import label_log_likelihoods, label_probabilities
+
+        template = PromptTemplate.from_config(cfg.prompt)
+
+        def causal_probs(texts: list[str]) -> np.ndarray:
+            prompts = [template.render(t, labels) for t in texts]
+            model.eval()
+            return label_probabilities(label_log_likelihoods(model, tokenizer, prompts, labels, cfg.eval.batch_size))
+
+        return causal_probs
+
+    from fintune.models.inference import predict_proba
+
+    return lambda texts: predict_proba(model, tokenizer, list(texts), cfg.eval.batch_size, cfg.data.max_length)

@@ -1,0 +1,155 @@
+"""Label scoring and generate-and-parse on tiny random causal LMs built offline (LLaMA and GPT-2 families)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fintune.data.prompts import PromptTemplate, encode_answer, encode_prompt
+from fintune.eval.generate import generate_answers, generation_metrics, parse_label
+from fintune.eval.scoring import label_log_likelihoods, label_probabilities
+
+LABELS = ["negative", "neutral", "positive"]
+SENTENCES = [
+    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn.",
+    "The company said it will hold its annual meeting in March.",
+    "Net sales fell sharply and the outlook is mostly negative but stable.",
+    "Shares of the bank were unchanged.",
+    "Revenue grew 5 %.",
+    "Losses widened after the strike, strongly positive outlook withdrawn.",
+]
+# Mixed-length labels, one a suffix-sharing two-word label, so the label masks differ within a batch.
+SCORING_LABELS = [*LABELS, "strongly positive"]
+
+
+def _prompts() -> list[str]:
+    # Different lengths on purpose: batches then need padding.
+    return [PromptTemplate().render(s, LABELS) for s in SENTENCES]
+
+
+def _tokenizer(with_bos: bool, with_pad: bool):
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>"]
+    raw = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    corpus = [*_prompts(), " ".join(SCORING_LABELS), "I don't know"]
+    raw.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=specials))
+    if with_bos:
+        # LLaMA-style: BOS is added by the post-processor, so encode_prompt starts with it.
+        raw.post_processor = processors.TemplateProcessing(
+            single="<s> $A", special_tokens=[("<s>", raw.token_to_id("<s>"))]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>" if with_pad else None,
+    )
+
+
+@pytest.fixture(scope="module", params=["llama", "gpt2"])
+def tiny_causal_lm(request):
+    """(model, tokenizer): a 2-layer, 32-wide random LM; LLaMA with BOS and a pad token, GPT-2 with neither."""
+    from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
+
+    llama = request.param == "llama"
+    tokenizer = _tokenizer(with_bos=llama, with_pad=llama)
+    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id}
+    if llama:
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=128,
+            initializer_range=0.2,
+            pad_token_id=tokenizer.pad_token_id,
+            **ids,
+        )
+    else:
+        config = GPT2Config(
+            vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=128, initializer_range=0.2, **ids
+        )
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config).eval()
+    return model, tokenizer
+
+
+def _unbatched_log_likelihoods(model, tokenizer, prompts, labels) -> np.ndarray:
+    out = np.zeros((len(prompts), len(labels)))
+    for i, prompt in enumerate(prompts):
+        p = encode_prompt(tokenizer, prompt)
+        for j, label in enumerate(labels):
+            a = encode_answer(tokenizer, label, with_eos=True)
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([p + a])).logits[0].double(), dim=-1)
+            out[i, j] = sum(logp[len(p) - 1 + k, tok].item() for k, tok in enumerate(a))
+    return out
+
+
+def test_batched_log_likelihoods_equal_unbatched_loop(tiny_causal_lm):
+    model, tokenizer = tiny_causal_lm
+    prompts = _prompts()
+    batched = label_log_likelihoods(model, tokenizer, prompts, SCORING_LABELS, batch_size=5)
+    assert batched.shape == (len(prompts), len(SCORING_LABELS))
+    np.testing.assert_allclose(
+        batched, _unbatched_log_likelihoods(model, tokenizer, prompts, SCORING_LABELS), atol=1e-4, rtol=0
+    )
+    assert np.all(batched < 0)
+
+
+def test_label_probabilities_rows_sum_to_one():
+    loglik = np.array([[-1.0, -2.0, -3.0], [-1000.0, -1001.0, -2000.0]])  # second row would underflow naively
+    probs = label_probabilities(loglik)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert probs[0].argmax() == 0 and probs[1, 0] == pytest.approx(1 / (1 + np.exp(-1)))
+
+
+def test_left_padded_generation_equals_per_prompt_generation(tiny_causal_lm):
+    model, tokenizer = tiny_causal_lm
+    prompts = _prompts()
+    side = tokenizer.padding_side
+    batched = generate_answers(model, tokenizer, prompts, max_new_tokens=6, batch_size=len(prompts))
+    single = [generate_answers(model, tokenizer, [p], max_new_tokens=6, batch_size=1)[0] for p in prompts]
+    assert batched == single
+    assert any(batched)  # a random model rarely emits EOS at once; empty strings everywhere would prove nothing
+    assert tokenizer.padding_side == side
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Positive.", "positive"),
+        ("mostly negative but", "negative"),
+        ("I don't know", None),
+        ("neutral, not positive", "neutral"),  # earliest match wins
+        ("positive or negative", "positive"),
+    ],
+)
+def test_parse_label(text, expected):
+    assert parse_label(text, LABELS) == expected
+
+
+def test_parse_label_tie_goes_to_longer_label():
+    assert parse_label("Strongly positive!", ["strongly", "strongly positive"]) == "strongly positive"
+
+
+def test_generation_metrics_counts_unparsed_and_keeps_matrix_square():
+    y_true = ["positive", "negative", "neutral", "positive"]
+    answers = ["positive", "I don't know", "neutral.", "Negative"]
+    m = generation_metrics(y_true, answers, LABELS)
+    assert m["n_total"] == 4 and m["n_unparsed"] == 1 and m["unparsed_rate"] == 0.25
+    assert m["accuracy"] == 0.5  # the unparsed answer counts as wrong
+    assert m["labels"] == LABELS
+    assert m["confusion_matrix"] == [[0, 0, 0], [0, 1, 0], [1, 0, 1]]
+    assert sum(map(sum, m["confusion_matrix"])) == m["n"] == 3
+    assert m["unparsed_by_label"] == {"negative": 1, "neutral": 0, "positive": 0}
+    assert m["per_class"]["negative"]["recall"] == 0.0 and m["per_class"]["negative"]["support"] == 1
+    for key in ["f1_macro", "f1_micro", "f1_weighted", "mcc", "precision_macro", "recall_macro"]:
+        assert key in m

@@ -1,0 +1,74 @@
+"""`fintune run configs/llm/<family>_lora_fpb.yaml model.path=DIR` on tiny random models of each family."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fintune.config import ModelConfig
+from fintune.errors import FintuneError
+from fintune.models.loading import load_model_config
+from fintune.predict import Predictor
+from tests.conftest import CAUSAL_FAMILIES, TINY_CSV
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(config: str, *overrides):
+    cmd = [sys.executable, "-m", "fintune", "run", str(ROOT / config), *map(str, overrides)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def _tiny(model_dir, out, name):
+    return [
+        f"model.path={model_dir}",
+        f"data.source={TINY_CSV}",
+        f"output_dir={out}",
+        f"name={name}",
+        "data.max_length=64",
+        "train.epochs=2",
+        "train.batch_size=8",
+        "train.gradient_accumulation_steps=1",
+        "train.learning_rate=0.01",
+        "train.gradient_checkpointing=false",
+        "eval.batch_size=8",
+    ]
+
+
+@pytest.mark.parametrize("family", CAUSAL_FAMILIES)
+def test_family_lora_run_trains_evaluates_both_ways_and_reloads(family, tiny_causal_dir, tmp_path):
+    res = _run(f"configs/llm/{family}_lora_fpb.yaml", *_tiny(tiny_causal_dir(family), tmp_path, family))
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = tmp_path / family
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train"]["model_kind"] == "causal"
+    losses = [loss for _, _, loss in json.loads((run / "train_log.json").read_text())]
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss must go down"
+    assert metrics["test"]["n"] == metrics["test_generate"]["n_total"]
+    assert "n_unparsed" in metrics["test_generate"]
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+    predictions = __import__("pandas").read_csv(run / "predictions.csv")
+    again = Predictor.load(run).predict_proba(list(predictions["text"]))
+    written = predictions[["prob_negative", "prob_neutral", "prob_positive"]].to_numpy()
+    assert abs(again - written).max() < 1e-4, "a reloaded run reproduces its predictions"
+
+
+def test_zero_shot_run_evaluates_the_base_model(tiny_causal_dir, tmp_path):
+    res = _run(
+        "configs/llm/llama_lora_fpb.yaml", *_tiny(tiny_causal_dir("llama"), tmp_path, "zs"), "adapter.method=none"
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads((tmp_path / "zs" / "metrics.json").read_text())
+    assert metrics["train"]["steps"] == 0 and metrics["train"]["trainable_params"] == 0
+    assert Predictor.load(tmp_path / "zs").predict(["profit rose"])[0]["label"] in {"negative", "neutral", "positive"}
+
+
+@pytest.mark.parametrize("model_type", ["baichuan", "chatglm"])
+def test_remote_code_families_need_explicit_trust(tmp_path, model_type):
+    (tmp_path / "config.json").write_text(
+        json.dumps({"model_type": model_type, "auto_map": {"AutoConfig": f"configuration_{model_type}.Config"}})
+    )
+    with pytest.raises(FintuneError, match="ships its own code; set model.trust_remote_code=true"):
+        load_model_config(ModelConfig(path=str(tmp_path)))
