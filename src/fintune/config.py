@@ -109,6 +109,8 @@ class PromptConfig(_Section):
     instruction: str = "What is the sentiment of this news? Please choose an answer from {{{choices}}}."
     """{choices} becomes the labels joined by '/'."""
     template: str = "Instruction: {instruction}\nInput: {input}\nAnswer: "
+    chat_template: Literal["auto", "always", "never"] = "auto"
+    """auto: ask through the tokenizer's chat template when it has one; never: FinGPT's plain prompt everywhere."""
 
 
 class EvalConfig(_Section):

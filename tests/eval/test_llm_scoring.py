@@ -104,6 +104,35 @@ def test_batched_log_likelihoods_equal_unbatched_loop(tiny_causal_lm):
     assert np.all(batched < 0)
 
 
+def test_full_sequence_fallback_equals_unbatched_loop(tiny_causal_lm):
+    from fintune.eval.scoring import _score_full_sequences, padding_id
+
+    model, tokenizer = tiny_causal_lm
+    prompt_ids = [encode_prompt(tokenizer, p) for p in _prompts()]
+    label_ids = [encode_answer(tokenizer, label) for label in SCORING_LABELS]
+    with torch.no_grad():
+        full = _score_full_sequences(model, prompt_ids, label_ids, padding_id(tokenizer))
+    np.testing.assert_allclose(
+        full, _unbatched_log_likelihoods(model, tokenizer, _prompts(), SCORING_LABELS), atol=1e-4, rtol=0
+    )
+
+
+def test_long_prompts_are_shortened_as_in_training(tiny_causal_lm):
+    from fintune.data.prompts import fit_to_length
+    from fintune.eval.scoring import _score_full_sequences, padding_id
+
+    model, tokenizer = tiny_causal_lm
+    long_prompt = PromptTemplate().render(" ".join(SENTENCES * 6), LABELS)
+    assert len(encode_prompt(tokenizer, long_prompt)) > 100  # past the tiny GPT-2's 128 positions with a label
+    label_ids = [encode_answer(tokenizer, label) for label in LABELS]
+    fitted = fit_to_length(encode_prompt(tokenizer, long_prompt), max(label_ids, key=len), 64)
+    assert len(fitted) < 64
+    with torch.no_grad():
+        expected = _score_full_sequences(model, [fitted], label_ids, padding_id(tokenizer))
+    short = label_log_likelihoods(model, tokenizer, [long_prompt], LABELS, max_length=64)
+    np.testing.assert_allclose(short, expected, atol=1e-4, rtol=0)
+
+
 def test_label_probabilities_rows_sum_to_one():
     loglik = np.array([[-1.0, -2.0, -3.0], [-1000.0, -1001.0, -2000.0]])  # second row would underflow naively
     probs = label_probabilities(loglik)
@@ -153,3 +182,42 @@ def test_generation_metrics_counts_unparsed_and_keeps_matrix_square():
     assert m["per_class"]["negative"]["recall"] == 0.0 and m["per_class"]["negative"]["support"] == 1
     for key in ["f1_macro", "f1_micro", "f1_weighted", "mcc", "precision_macro", "recall_macro"]:
         assert key in m
+
+
+CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}Instruction : {{ m['content'] }} {% endfor %}Answer :"
+
+
+def test_chat_template_is_used_when_the_tokenizer_has_one():
+    from fintune.config import PromptConfig
+    from fintune.errors import FintuneError
+
+    tokenizer = _tokenizer(with_bos=True, with_pad=True)
+    assert not PromptTemplate.from_config(PromptConfig(), tokenizer).chat
+    with pytest.raises(FintuneError, match="has no chat template"):
+        PromptTemplate.from_config(PromptConfig(chat_template="always"), tokenizer)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    template = PromptTemplate.from_config(PromptConfig(), tokenizer)
+    assert template.chat and not PromptTemplate.from_config(PromptConfig(chat_template="never"), tokenizer).chat
+    user_turn = template.render("Revenue grew 5 %.", LABELS)
+    assert user_turn.endswith("\nRevenue grew 5 %.") and "Input:" not in user_turn
+    ids = encode_prompt(tokenizer, user_turn, chat=True)
+    expected = tokenizer(f"Instruction : {user_turn} Answer :", add_special_tokens=True)["input_ids"]
+    assert ids == expected  # one BOS (the template's), the user turn, the assistant cue
+
+
+def test_chat_prompts_score_like_the_unbatched_loop(tiny_causal_lm):
+    model, tokenizer = tiny_causal_lm
+    if tokenizer.bos_token_id is None or tokenizer.pad_token_id is None:
+        pytest.skip("the chat variant is built on the LLaMA-style tokenizer")
+    chat_tokenizer = _tokenizer(with_bos=True, with_pad=True)
+    chat_tokenizer.chat_template = CHAT_TEMPLATE
+    turns = [PromptTemplate(chat=True).render(s, LABELS) for s in SENTENCES]
+    scored = label_log_likelihoods(model, chat_tokenizer, turns, LABELS, batch_size=4, chat=True)
+    # The chat ids, scored one prompt and one label at a time, give the same numbers.
+    for i, turn in enumerate(turns):
+        p = encode_prompt(chat_tokenizer, turn, chat=True)
+        for j, label in enumerate(LABELS):
+            a = encode_answer(chat_tokenizer, label)
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([p + a])).logits[0].double(), dim=-1)
+            assert scored[i, j] == pytest.approx(sum(logp[len(p) - 1 + k, t].item() for k, t in enumerate(a)), abs=1e-4)

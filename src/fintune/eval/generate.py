@@ -10,15 +10,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fintune.data.prompts import encode_prompt
+from fintune.data.prompts import encode_prompt, fit_to_length
 from fintune.eval.metrics import classification_metrics
-from fintune.eval.scoring import padding_id
+from fintune.eval.scoring import pad_sequences, padding_id
 
 UNPARSED = "<unparsed>"
 
 
 @torch.inference_mode()
-def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 8, batch_size: int = 16) -> list[str]:
+def generate_answers(
+    model,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int = 8,
+    batch_size: int = 16,
+    max_length: int | None = None,
+    chat: bool = False,
+) -> list[str]:
     """Greedy answers (new tokens only, special tokens removed), in the order of `prompts`.
 
     Inputs are `encode_prompt` ids, so generation starts from exactly the prefix training used. Batches are
@@ -28,14 +36,16 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
     model.eval()
     device = next(model.parameters()).device
     pad = padding_id(tokenizer)
-    prompt_ids = [encode_prompt(tokenizer, p) for p in prompts]
+    prompt_ids = [encode_prompt(tokenizer, p, chat) for p in prompts]
     if any(not ids for ids in prompt_ids):
         raise ValueError("a prompt encodes to no tokens and the tokenizer adds no BOS; nothing to generate from")
+    if max_length:  # shortened as in training, leaving room for the answer
+        prompt_ids = [fit_to_length(ids, [0] * max_new_tokens, max_length) for ids in prompt_ids]
     order = np.argsort([len(ids) for ids in prompt_ids], kind="stable")
     answers: list[str] = [""] * len(prompts)
     for start in range(0, len(prompts), batch_size):
         idx = order[start : start + batch_size]
-        input_ids, attention_mask = _left_pad([prompt_ids[i] for i in idx], pad)
+        input_ids, attention_mask = pad_sequences([prompt_ids[i] for i in idx], pad, left=True)
         out = model.generate(
             input_ids=input_ids.to(device),
             attention_mask=attention_mask.to(device),
@@ -46,18 +56,6 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int =
         for i, text in zip(idx, tokenizer.batch_decode(out[:, input_ids.shape[1] :], skip_special_tokens=True)):
             answers[i] = text
     return answers
-
-
-def _left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    # Padded by hand rather than via tokenizer.padding_side: no shared tokenizer state to flip and restore,
-    # and it works for tokenizers without a pad token (GPT-2, the original LLaMA).
-    width = max(len(s) for s in seqs)
-    input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-    attention_mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for b, seq in enumerate(seqs):
-        input_ids[b, width - len(seq) :] = torch.tensor(seq)
-        attention_mask[b, width - len(seq) :] = 1
-    return input_ids, attention_mask
 
 
 def parse_label(text: str, labels: list[str]) -> str | None:
@@ -119,7 +117,9 @@ def generate_and_parse(model, tokenizer, frame, labels: list[str], cfg) -> dict:
     """The `test_generate` block of a causal run: FinGPT's prompt, greedy answer, substring parse."""
     from fintune.data.prompts import PromptTemplate
 
-    template = PromptTemplate.from_config(cfg.prompt)
+    template = PromptTemplate.from_config(cfg.prompt, tokenizer)
     prompts = [template.render(text, labels) for text in frame["text"]]
-    answers = generate_answers(model, tokenizer, prompts, cfg.eval.max_new_tokens, cfg.eval.batch_size)
+    answers = generate_answers(
+        model, tokenizer, prompts, cfg.eval.max_new_tokens, cfg.eval.batch_size, cfg.data.max_length, template.chat
+    )
     return generation_metrics(list(frame["label"]), answers, labels)

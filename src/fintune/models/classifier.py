@@ -19,12 +19,16 @@ def probability_fn(kind: str, model, tokenizer, cfg: RunConfig, labels: list[str
         from fintune.data.prompts import PromptTemplate
         from fintune.eval.scoring import label_log_likelihoods, label_probabilities
 
-        template = PromptTemplate.from_config(cfg.prompt)
+        template = PromptTemplate.from_config(cfg.prompt, tokenizer)
 
         def causal_probs(texts: list[str]) -> np.ndarray:
             prompts = [template.render(t, labels) for t in texts]
             model.eval()
-            return label_probabilities(label_log_likelihoods(model, tokenizer, prompts, labels, cfg.eval.batch_size))
+            return label_probabilities(
+                label_log_likelihoods(
+                    model, tokenizer, prompts, labels, cfg.eval.batch_size, cfg.data.max_length, template.chat
+                )
+            )
 
         return causal_probs
 

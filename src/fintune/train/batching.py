@@ -61,14 +61,14 @@ class EncodedInstructions:
 
     IGNORE = -100  # the label id that transformers' causal-LM loss skips
 
-    def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int):
+    def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int, chat: bool = False):
         from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
 
         self.input_ids: list[list[int]] = []
         self.n_prompt: list[int] = []
         for prompt, answer in zip(prompts, answers):
             answer_ids = encode_answer(tokenizer, answer)
-            prompt_ids = fit_to_length(encode_prompt(tokenizer, prompt), answer_ids, max_length)
+            prompt_ids = fit_to_length(encode_prompt(tokenizer, prompt, chat), answer_ids, max_length)
             self.input_ids.append(prompt_ids + answer_ids)
             self.n_prompt.append(len(prompt_ids))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

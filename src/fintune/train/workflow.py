@@ -168,8 +168,8 @@ def _load_model(cfg: RunConfig, labels: list[str]):
 
 def _encode_training_set(kind: str, tokenizer, frame, labels: list[str], cfg: RunConfig):
     if kind == "causal":
-        template = PromptTemplate.from_config(cfg.prompt)
+        template = PromptTemplate.from_config(cfg.prompt, tokenizer)
         prompts = [template.render(text, labels) for text in frame["text"]]
-        return EncodedInstructions(tokenizer, prompts, list(frame["label"]), cfg.data.max_length)
+        return EncodedInstructions(tokenizer, prompts, list(frame["label"]), cfg.data.max_length, template.chat)
     label_index = {label: i for i, label in enumerate(labels)}
     return EncodedTexts(tokenizer, list(frame["text"]), [label_index[x] for x in frame["label"]], cfg.data.max_length)
