@@ -6,14 +6,6 @@ from fintune.config import load_config
 from fintune.errors import FintuneError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((ROOT / "configs").rglob("*.yaml"))
-
-
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_shipped_config_validates_and_names_its_command(path):
-    cfg = load_config(path)
-    assert cfg.name
-    assert path.read_text().startswith("# fintune "), "first line must be the command that runs the config"
 
 
 def test_overrides_are_parsed_as_yaml_values():

@@ -82,16 +82,22 @@ def train(
 @_user_errors
 def eval_(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
-    data: str | None = typer.Option(None, "--data", help="Registered dataset or CSV/JSONL path."),
+    data: str | None = typer.Option(
+        None, "--data", help="Registered dataset or CSV/JSONL path; a comma list (fpb,fiqa-sa) -> benchmark.md."
+    ),
     split: str = typer.Option("test", "--split", help="test or validation (of a registered dataset)."),
 ):
-    """Evaluate a finished run on its own test split or on another dataset."""
+    """Evaluate a finished run on its own test split or on other datasets."""
     from rich.console import Console
 
-    from fintune.eval.run_eval import evaluate_run
+    from fintune.eval.run_eval import dataset_names, evaluate_run
     from fintune.report.table import print_results
 
-    key, block = evaluate_run(run_dir, data, split)
+    names = dataset_names(data)
+    if len(names) > 1:  # one model load for all of them, and a table across datasets
+        _benchmark(run_dir, names, split)
+        return
+    key, block = evaluate_run(run_dir, names[0], split)
     title = f"{run_dir.name} on {key} (n={block['n']}, {block['overlap_with_train']} seen in training)"
     print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title, Console())
     if "unseen_only" in block:
@@ -101,6 +107,16 @@ def eval_(
             f"weighted F1 {u['f1_weighted']:.4f}, MCC {u['mcc']:.4f}"
         )
     print(f"recorded under evals['{key}'] in {run_dir / 'metrics.json'}")
+
+
+def _benchmark(run_dir: Path, names: list[str], split: str) -> None:
+    from fintune.eval.benchmark_table import print_benchmark
+    from fintune.eval.run_eval import benchmark_run
+
+    results, table = benchmark_run(run_dir, names, split)
+    print_benchmark(table, f"{run_dir.name} on {len(results)} datasets ({split}), each above its majority baseline")
+    print(f"recorded under evals {[key for key, _ in results]} in {run_dir / 'metrics.json'}")
+    print(f"table: {run_dir / 'benchmark.md'}, {run_dir / 'benchmark.csv'}")
 
 
 @app.command()
@@ -127,6 +143,18 @@ def predict(
     for text, res in zip(texts or [], predictor.predict(texts or [])):
         probs = "  ".join(f"{k}={v:.3f}" for k, v in res["probs"].items())
         print(f"{res['label']:>10}  {probs}  {text}")
+
+
+@app.command()
+@_user_errors
+def export(
+    run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
+    out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
+):
+    """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers."""
+    from fintune.models.export import export_merged
+
+    print(f"exported: {export_merged(run_dir, out)}")
 
 
 @data_app.command("list")

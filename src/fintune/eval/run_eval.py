@@ -1,29 +1,83 @@
-"""`fintune eval`: a finished run on its own split or on another dataset, beside the majority baseline."""
+"""`fintune eval`: a finished run on its own split or on other datasets, beside the majority baseline."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
+
+from fintune.data.dataset import LabeledSplits
 from fintune.data.registry import load_eval_set, load_splits
 from fintune.data.splits import normalise
 from fintune.errors import FintuneError
+from fintune.eval.benchmark_table import benchmark_frame, to_markdown
 from fintune.eval.classify import evaluate_split
 from fintune.eval.metrics import classification_metrics
 from fintune.predict import Predictor
 
 
+def dataset_names(data: str | None) -> list[str | None]:
+    """`--data a,b,c` -> ["a", "b", "c"] (duplicates dropped); an existing file keeps its commas."""
+    if data is None or Path(data).exists():
+        return [data]
+    names = [name.strip() for name in data.split(",") if name.strip()]
+    if not names:
+        raise FintuneError(f"--data '{data}' names no dataset")
+    return list(dict.fromkeys(names))
+
+
 def evaluate_run(run_dir: Path, data: str | None = None, split: str = "test") -> tuple[str, dict]:
+    """Load the run's model and evaluate it on one dataset (see `evaluate_on`)."""
+    _check_split(split)
+    return evaluate_on(Predictor.load(run_dir), run_dir, data, split)
+
+
+def evaluate_on(predictor: Predictor, run_dir: Path, data: str | None = None, split: str = "test"):
     """Evaluate and record the block under `evals` in the run's metrics.json; returns (key, block).
 
     Texts that the run trained on are counted (`overlap_with_train`), and the metrics are
     also given without them, so a cross-dataset number cannot hide a leak.
     """
+    _check_split(split)
+    own = load_splits(predictor.cfg.data)
+    key, frame = _eval_set(predictor, own, data, split)
+    block = _score(predictor, own, frame)
+    _record(Path(run_dir), key, block)
+    return key, block
+
+
+def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test"):
+    """One model on several datasets: each recorded under `evals`, then benchmark.md/.csv in the run.
+
+    Returns ([(key, block), ...], table).
+    """
+    _check_split(split)
+    run_dir = Path(run_dir)
+    predictor = Predictor.load(run_dir)
+    own = load_splits(predictor.cfg.data)
+    # Every dataset is loaded and its labels checked before the first (slow) prediction, so a
+    # bad fourth name fails in seconds instead of after three evaluations.
+    sets = [_eval_set(predictor, own, name, split) for name in datasets]
+    results = []
+    for key, frame in sets:
+        block = _score(predictor, own, frame)
+        _record(run_dir, key, block)  # each as it finishes: a crash later keeps the finished ones
+        results.append((key, block))
+    table = benchmark_frame(results, run_dir.name)
+    _write_atomic(run_dir / "benchmark.md", to_markdown(table))
+    _write_atomic(run_dir / "benchmark.csv", table.to_csv(index=False))
+    return results, table
+
+
+def _check_split(split: str) -> None:
     if split not in ("test", "validation"):
         raise FintuneError(f"--split must be 'test' or 'validation', not '{split}'")
-    predictor = Predictor.load(run_dir)
+
+
+def _eval_set(predictor: Predictor, own: LabeledSplits, data: str | None, split: str) -> tuple[str, pd.DataFrame]:
+    """(evals key, rows) of one dataset, with its labels checked against the run's."""
     cfg, labels = predictor.cfg, predictor.labels
-    own = load_splits(cfg.data)
     if data is None or data == cfg.data.source:
         frame, source = getattr(own, split), cfg.data.source
     else:
@@ -32,27 +86,34 @@ def evaluate_run(run_dir: Path, data: str | None = None, split: str = "test") ->
     unknown = sorted(set(frame["label"]) - set(labels))
     if unknown:
         raise FintuneError(f"dataset '{source}' has labels {unknown} that the run does not know ({labels})")
-    block, _ = evaluate_split(predictor.predict_proba, frame, labels)
+    return f"{source}/{split}", frame
+
+
+def _score(predictor: Predictor, own: LabeledSplits, frame: pd.DataFrame) -> dict:
+    labels = predictor.labels
+    block, probs = evaluate_split(predictor.predict_proba, frame, labels)
     train_keys = set(own.train["text"].map(normalise))
-    seen = frame["text"].map(normalise).isin(train_keys)
+    seen = frame["text"].map(normalise).isin(train_keys).to_numpy()
     block["overlap_with_train"] = int(seen.sum())
     if seen.any() and (~seen).any():
-        unseen = frame[~seen]
-        probs = predictor.predict_proba(list(unseen["text"]))
+        unseen = ~seen  # the probabilities are already there: no second pass over these rows
         block["unseen_only"] = classification_metrics(
-            list(unseen["label"]), [labels[i] for i in probs.argmax(axis=1)], labels
+            list(frame["label"].to_numpy()[unseen]), [labels[i] for i in probs[unseen].argmax(axis=1)], labels
         )
     top = own.train["label"].value_counts().idxmax()
     block["baselines"] = {"majority": classification_metrics(list(frame["label"]), [top] * len(frame), labels)}
-    key = f"{source}/{split}" if data is not None else f"{cfg.data.source}/{split}"
-    _record(Path(run_dir), key, block)
-    return key, block
+    return block
 
 
 def _record(run_dir: Path, key: str, block: dict) -> None:
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     metrics.setdefault("evals", {})[key] = block
-    tmp = path.with_name("metrics.json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    _write_atomic(path, json.dumps(metrics, indent=2))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write beside the target, then rename: a crash never leaves half a file under the real name."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -36,6 +36,7 @@ def label_log_likelihoods(
     batch_size: int = 16,
     max_length: int | None = None,
     chat: bool = False,
+    share_prompt: bool = True,
 ) -> np.ndarray:
     """Summed log-probability of each label's tokens (with EOS) after each prompt, shape (len(prompts), len(labels)).
 
@@ -63,7 +64,7 @@ def label_log_likelihoods(
 
     out = np.zeros((len(prompts), len(labels)), dtype=np.float64)
     order = np.argsort([len(ids) for ids in prompt_ids], kind="stable")  # similar lengths pad little
-    shared = True
+    shared = share_prompt
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         batch = [prompt_ids[i] for i in idx]

@@ -10,6 +10,12 @@ COLUMNS = [("accuracy", "accuracy"), ("f1_macro", "macro F1"), ("f1_weighted", "
 
 def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
     rows = [(run_label, metrics["test"])]
+    if "test_generate" in metrics:  # causal LMs: label scoring above, FinGPT-style generation below
+        gen = metrics["test_generate"]
+        rows = [
+            (f"{run_label}, label scoring", metrics["test"]),
+            (f"{run_label}, generate-and-parse ({gen['n_unparsed']} of {gen['n_total']} unparsed)", gen),
+        ]
     rows += [(f"baseline: {name}", block) for name, block in metrics.get("baselines", {}).items()]
     return rows
 

@@ -1,0 +1,44 @@
+"""Every shipped config loads, validates and says how to run it; the LLM grid is complete."""
+
+from pathlib import Path
+
+import pytest
+
+from fintune.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "configs").rglob("*.yaml"))
+FAMILIES = ("llama", "qwen2", "mistral", "gpt2", "baichuan2", "chatglm3")
+METHODS = ("lora", "lora_plus", "qlora")
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_configs_are_shipped():
+    assert SHIPPED, "configs/ holds no YAML files"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_rel)
+def test_config_validates_and_its_first_line_runs_it(path):
+    load_config(path)  # raises FintuneError naming the key on any unknown key or bad value
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# fintune run "), f"{_rel(path)}: first line must be the command that runs it"
+    assert first.split()[3] == _rel(path), f"{_rel(path)}: its first line runs another file: {first!r}"
+
+
+def test_config_names_are_unique():
+    # Two configs with one name would write into the same runs/<name>/ and refuse or replace each other.
+    names = [load_config(path).name for path in SHIPPED]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_llm_family_ships_each_method(family, method):
+    path = ROOT / "configs" / "llm" / f"{family}_{method}_fpb.yaml"
+    assert path.is_file(), f"missing {_rel(path)}"
+    cfg = load_config(path)
+    assert cfg.adapter.method == method
+    assert cfg.model.kind == "causal"
