@@ -72,3 +72,24 @@ def test_remote_code_families_need_explicit_trust(tmp_path, model_type):
     )
     with pytest.raises(FintuneError, match="ships its own code; set model.trust_remote_code=true"):
         load_model_config(ModelConfig(path=str(tmp_path)))
+
+
+def test_gradient_checkpointing_with_lora_reaches_the_adapters(tiny_causal_dir):
+    """Frozen embeddings + checkpointing must still give LoRA weights a gradient (non-reentrant checkpointing)."""
+    import torch
+
+    from fintune.config import AdapterConfig
+    from fintune.methods import apply_method
+    from fintune.models.causal import load_causal
+
+    cfg = ModelConfig(path=str(tiny_causal_dir("llama")), kind="causal")
+    tokenizer, model = load_causal(cfg, AdapterConfig(method="lora", r=4, alpha=8))
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model = apply_method(model, AdapterConfig(method="lora", r=4, alpha=8), causal=True)
+    model.train()
+    ids = torch.tensor([tokenizer("Instruction : profit rose Answer : positive")["input_ids"]])
+    model(input_ids=ids, labels=ids).loss.backward()
+    grads = [
+        p.grad for name, p in model.named_parameters() if "lora_B" in name
+    ]  # B starts at zero, so A gets no gradient on step one
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
