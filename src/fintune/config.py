@@ -23,6 +23,40 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class TrendConfig(_Section):
+    """Posts -> later price move (`data.source: trend`): which posts, which prices, how labels and splits are made."""
+
+    posts: str = "reddit"
+    """reddit | stocknet | crypto-news, or a CSV/JSONL path with timestamp, text and asset columns."""
+    assets: list[str] = ["BTC"]
+    """Keep posts routed to these assets (reddit: by subreddit; stocknet: ticker; files: the asset column)."""
+    bars: Literal["1d", "5min"] = "1d"
+    """Price bars the labels are measured on: the shared daily files or the reddit set's 5-minute files."""
+    horizon: str = "1D"
+    """Label window: from the first bar opening after the post to the first bar opening this much later."""
+    per_period: str | None = None
+    """Join all posts of each period (e.g. 1D) into one example, labelled by the move after the period."""
+    threshold: float | None = Field(0.005, ge=0)
+    """Neutral band half-width: |return| <= threshold is 'flat'."""
+    vol_multiple: float | None = Field(None, gt=0)
+    """Instead of a fixed threshold: this many standard deviations of recent horizon returns."""
+    vol_window: int = Field(20, ge=2)
+    validation_start: str = "2022-05-01"
+    test_start: str = "2022-05-12"
+    test_end: str | None = None
+    embargo: str | None = None
+    """Gap before each split boundary; default the horizon. Label windows crossing a boundary are purged."""
+    min_score: int | None = None
+    """Reddit: drop posts scored below this."""
+    include_comments: bool = False
+
+    @model_validator(mode="after")
+    def _check_band(self) -> TrendConfig:
+        if self.threshold is None and self.vol_multiple is None:
+            raise ValueError("set data.trend.threshold or data.trend.vol_multiple")
+        return self
+
+
 class DataConfig(_Section):
     source: str = "fpb"
     """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file."""
@@ -43,6 +77,8 @@ class DataConfig(_Section):
     """Keep only the first N training examples (after shuffling with split_seed): quick experiments."""
     max_eval_samples: int | None = Field(None, ge=1)
     """Keep only the first N validation and test examples. Numbers are then not comparable."""
+    trend: TrendConfig | None = None
+    """Posts, prices, labels and time splits when source is `trend` (defaults: TrendConfig)."""
 
 
 class ModelConfig(_Section):
@@ -114,7 +150,8 @@ class PromptConfig(_Section):
 
 
 class EvalConfig(_Section):
-    baselines: list[Literal["majority", "tfidf_lr"]] = ["majority", "tfidf_lr"]
+    baselines: list[Literal["majority", "tfidf_lr", "momentum", "random"]] = ["majority", "tfidf_lr"]
+    """momentum (the previous window's direction) and random (training label frequencies) need a trend source."""
     batch_size: int = Field(128, ge=1)
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
     """Validation metric that picks the best epoch (never the test split)."""

@@ -95,8 +95,23 @@ def label_posts(posts: pd.DataFrame, prices: pd.DataFrame, horizon: pd.Timedelta
     widths = band_widths(prices, aligned["entry_index"].to_numpy(), horizon_bars, band)
     out = pd.concat([posts, aligned.drop(columns="entry_index")], axis=1)
     out["label"] = label_returns(out["forward_return"].to_numpy(dtype=float), widths)
+    out["momentum_label"] = label_returns(_past_return(prices, out["entry_time"], horizon), widths)
     out = out[out["label"].notna()].reset_index(drop=True)
     check_no_lookahead(out)
+    return out
+
+
+def _past_return(prices: pd.DataFrame, entry_time: pd.Series, horizon: pd.Timedelta) -> np.ndarray:
+    """Open-to-open return over the horizon that ends at each entry bar: known when the position is taken."""
+    index, opens = prices.index, prices["open"].to_numpy(dtype=float)
+    known = entry_time.notna().to_numpy()
+    out = np.full(len(entry_time), np.nan)
+    now = index.searchsorted(pd.DatetimeIndex(entry_time[known]), side="left")
+    back = index.searchsorted(pd.DatetimeIndex(entry_time[known]) - horizon, side="left")
+    usable = back < now  # a window before the first bar has no past
+    values = np.full(len(now), np.nan)
+    values[usable] = opens[now[usable]] / opens[back[usable]] - 1
+    out[known] = values
     return out
 
 

@@ -23,6 +23,8 @@ class LabeledSplits:
     files: list[Path] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     """What splitting did: sizes, duplicates dropped across splits, truncation to max samples."""
+    prices: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Price bars per asset, for sources that label text by later prices (baselines and backtests use them)."""
 
     def fingerprints(self) -> dict[str, str]:
         """sha256 of every data file used, so a result can be traced to its exact inputs."""

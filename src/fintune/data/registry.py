@@ -35,8 +35,12 @@ SOURCES: dict[str, Source] = {
 }
 
 
+TREND = "trend"
+"""Posts labelled by the later price move; configured under data.trend (see data/trend.py)."""
+
+
 def list_sources() -> dict[str, str]:
-    return {name: s.description for name, s in SOURCES.items()}
+    return {**{name: s.description for name, s in SOURCES.items()}, TREND: "posts -> later price move (data.trend)"}
 
 
 def looks_like_path(source: str) -> bool:
@@ -44,6 +48,10 @@ def looks_like_path(source: str) -> bool:
 
 
 def load_splits(cfg: DataConfig) -> LabeledSplits:
+    if cfg.source == TREND:
+        from fintune.data.trend import load_trend_splits
+
+        return load_trend_splits(cfg)
     if cfg.source in SOURCES:
         src = SOURCES[cfg.source]
         pool, test, files = src.loader(cfg.source)
@@ -56,7 +64,7 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
             test, _ = load_file(Path(cfg.test_source), cfg, labels)
             files.append(Path(cfg.test_source))
     else:
-        known = ", ".join(SOURCES)
+        known = ", ".join([*SOURCES, TREND])
         raise FintuneError(f"unknown dataset '{cfg.source}' in data.source (known: {known}; or a .csv/.jsonl path)")
     if cfg.test_source and cfg.source in SOURCES:
         raise FintuneError("data.test_source only applies when data.source is a file path")

@@ -5,8 +5,10 @@ A 0.80 accuracy is only news if the majority class gets 0.59 and bag-of-words ge
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from fintune.errors import FintuneError
 from fintune.eval.metrics import classification_metrics
 
 
@@ -41,8 +43,26 @@ def tfidf_lr(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, 
     return {**classification_metrics(list(test["label"]), list(preds), labels), "C": best_c}
 
 
+def momentum(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
+    """Predict that the move continues: the label of the window that ended when the position is taken."""
+    if "momentum_label" not in test.columns:
+        raise FintuneError("baseline 'momentum' needs a source with prices (data.source: trend)")
+    known = test["momentum_label"].notna()
+    # Examples too early to have a past window get the training majority, so n matches the run's.
+    fallback = train["label"].value_counts().idxmax()
+    preds = test["momentum_label"].where(known, fallback)
+    return {**classification_metrics(list(test["label"]), list(preds), labels), "n_without_past": int((~known).sum())}
+
+
+def random_by_frequency(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
+    """Draw each prediction from the training label frequencies (seed 0): what chance alone scores."""
+    freq = train["label"].value_counts(normalize=True).reindex(labels, fill_value=0.0)
+    preds = np.random.default_rng(0).choice(labels, size=len(test), p=freq.to_numpy())
+    return classification_metrics(list(test["label"]), list(preds), labels)
+
+
 C_GRID = (0.1, 1.0, 10.0, 100.0)
-BASELINES = {"majority": majority, "tfidf_lr": tfidf_lr}
+BASELINES = {"majority": majority, "tfidf_lr": tfidf_lr, "momentum": momentum, "random": random_by_frequency}
 
 
 def run_baselines(

@@ -25,4 +25,9 @@ def predictions_frame(frame: pd.DataFrame, probs: np.ndarray, labels: list[str])
     out["pred_label"] = [labels[i] for i in probs.argmax(axis=1)]
     for j, label in enumerate(labels):
         out[f"prob_{label}"] = np.round(probs[:, j], 6)
+    # Sources with time and asset (trend runs) keep them after the contract's columns: a price call is only
+    # checkable with its date.
+    for column in ("timestamp", "asset", "entry_time", "exit_time", "forward_return"):
+        if column in frame.columns:
+            out[column] = frame[column].to_numpy()
     return out

@@ -1,0 +1,90 @@
+"""`data.source: trend`: timestamped posts labelled down / flat / up by the price move that follows them.
+
+Posts are loaded and routed to assets, aligned to the first bar opening strictly after them
+(`align.py`), labelled against a neutral band, and split by time with purging and an embargo
+(`time_splits.py`). The frames keep `timestamp, asset, entry_time, exit_time, forward_return` and a
+`momentum_label` (the direction of the window that ended at entry, known at decision time) beside
+`id, text, label`, so baselines, predictions.csv and the backtest can use them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fintune.config import DataConfig, TrendConfig
+from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
+from fintune.data.dataset import LabeledSplits
+from fintune.data.time_splits import split_by_time
+from fintune.errors import FintuneError
+
+
+def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
+    from fintune.data.prices import load_prices, price_file
+
+    trend = cfg.trend or TrendConfig()
+    horizon = _timedelta(trend.horizon, "data.trend.horizon")
+    embargo = _timedelta(trend.embargo, "data.trend.embargo") if trend.embargo else horizon
+    posts, files = load_trend_posts(trend)
+    band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
+    frames, prices = [], {}
+    for asset, group in posts.groupby("asset", sort=True):
+        path = price_file(asset, trend.bars)
+        prices[asset] = load_prices(path)
+        files.append(path)
+        if trend.per_period:
+            group = aggregate_by_period(group, trend.per_period)
+        frames.append(label_posts(group, prices[asset], horizon, band))
+    frame = pd.concat(frames, ignore_index=True).sort_values(["timestamp", "id"], kind="stable")
+    frame = frame.reset_index(drop=True)
+    train, validation, test, stats = split_by_time(
+        frame,
+        _timestamp(trend.validation_start, "data.trend.validation_start"),
+        _timestamp(trend.test_start, "data.trend.test_start"),
+        embargo,
+        _timestamp(trend.test_end, "data.trend.test_end") if trend.test_end else None,
+    )
+    if cfg.max_train_samples:  # the most recent ones: closest in time to what is predicted
+        train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
+    if cfg.max_eval_samples:
+        validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    stats["n_posts"] = int(len(posts))
+    stats["n_examples"] = int(len(frame))  # fewer: posts without a full label window, or joined per period
+    stats["label_counts"] = {
+        name: part["label"].value_counts().to_dict()
+        for name, part in (("train", train), ("validation", validation), ("test", test))
+    }
+    return LabeledSplits("trend", list(TREND_LABELS), train, validation, test, files, stats, prices)
+
+
+def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list]:
+    """(posts of the configured assets, files read)."""
+    from fintune.data import posts as post_sources
+
+    if trend.posts == "reddit":
+        posts = post_sources.load_reddit_posts(include_comments=trend.include_comments, min_score=trend.min_score)
+    elif trend.posts == "stocknet":
+        posts = post_sources.load_stocknet_tweets(tickers=trend.assets)
+    elif trend.posts == "crypto-news":
+        posts = post_sources.load_crypto_news()
+    else:
+        posts = post_sources.load_posts_file(trend.posts)
+    files = list(posts.attrs.get("files", []))
+    posts = posts[posts["asset"].isin(trend.assets)]
+    if posts.empty:
+        raise FintuneError(f"no posts for data.trend.assets {trend.assets} in data.trend.posts '{trend.posts}'")
+    return posts.reset_index(drop=True), files
+
+
+def _timedelta(value: str, key: str) -> pd.Timedelta:
+    try:
+        return pd.Timedelta(value)
+    except ValueError:
+        raise FintuneError(f"bad value for '{key}': '{value}' is not a duration like 1h, 4h or 1D") from None
+
+
+def _timestamp(value: str, key: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError:
+        raise FintuneError(f"bad value for '{key}': '{value}' is not a date like 2022-05-01") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

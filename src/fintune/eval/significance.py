@@ -1,0 +1,57 @@
+"""How sure is a number: bootstrap confidence intervals of accuracy, macro F1 and MCC.
+
+A 0.55 accuracy on 300 test days has an interval of about +-0.06; without it a table invites reading
+noise as skill. Resampling works on confusion matrices, all resamples at once, so it costs milliseconds
+and every metrics block can carry its interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CI_METRICS = ("accuracy", "f1_macro", "mcc")
+
+
+def bootstrap_ci(
+    y_true: list[str], y_pred: list[str], labels: list[str], n_resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> dict[str, list[float]]:
+    """Percentile intervals {metric: [low, high]} from resampling the examples with replacement.
+
+    Predictions outside `labels` (e.g. unparsed LLM answers) count as wrong, as in the point estimate.
+    """
+    n, k = len(y_true), len(labels)
+    if n == 0:
+        return {}
+    index = {label: i for i, label in enumerate(labels)}
+    true = np.array([index[t] for t in y_true])
+    pred = np.array([index.get(p, k) for p in y_pred])  # k: "none of the labels"
+    size = k + 1
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    codes = true[draws] * size + pred[draws] + (np.arange(n_resamples) * size * size)[:, None]
+    cms = np.bincount(codes.ravel(), minlength=n_resamples * size * size).reshape(n_resamples, size, size)
+    values = {name: fn(cms, k) for name, fn in (("accuracy", _accuracy), ("f1_macro", _f1_macro), ("mcc", _mcc))}
+    tail = (1 - level) / 2 * 100
+    return {name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for name, v in values.items()}
+
+
+def _accuracy(cms: np.ndarray, k: int) -> np.ndarray:
+    return np.trace(cms, axis1=1, axis2=2) / cms.sum(axis=(1, 2))
+
+
+def _f1_macro(cms: np.ndarray, k: int) -> np.ndarray:
+    tp = np.diagonal(cms, axis1=1, axis2=2)[:, :k]
+    predicted, actual = cms.sum(axis=1)[:, :k], cms.sum(axis=2)[:, :k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(predicted + actual > 0, 2 * tp / (predicted + actual), 0.0)
+    return f1.mean(axis=1)
+
+
+def _mcc(cms: np.ndarray, k: int) -> np.ndarray:
+    """Gorodkin's multiclass MCC (what sklearn computes), 0 where it is undefined."""
+    s = cms.sum(axis=(1, 2)).astype(float)
+    c = np.trace(cms, axis1=1, axis2=2).astype(float)
+    p, t = cms.sum(axis=1).astype(float), cms.sum(axis=2).astype(float)
+    cov = c * s - (p * t).sum(axis=1)
+    denom = np.sqrt((s**2 - (p**2).sum(axis=1)) * (s**2 - (t**2).sum(axis=1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0, cov / denom, 0.0)
