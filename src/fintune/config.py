@@ -7,6 +7,7 @@ a run saves as `config.yaml`.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,8 @@ class TrendConfig(_Section):
     """Keep posts routed to these assets (reddit: by subreddit; stocknet: ticker; files: the asset column)."""
     bars: Literal["1d", "5min"] = "1d"
     """Price bars the labels are measured on: the shared daily files or the reddit set's 5-minute files."""
+    prices: str | None = None
+    """A CSV of OHLCV bars to use instead of the shared files (then `assets` must name one asset)."""
     horizon: str = "1D"
     """Label window: from the first bar opening after the post to the first bar opening this much later."""
     per_period: str | None = None
@@ -41,9 +44,11 @@ class TrendConfig(_Section):
     vol_multiple: float | None = Field(None, gt=0)
     """Instead of a fixed threshold: this many standard deviations of recent horizon returns."""
     vol_window: int = Field(20, ge=2)
-    validation_start: str = "2022-05-01"
-    test_start: str = "2022-05-12"
-    test_end: str | None = None
+    validation_start: datetime.date = datetime.date(2022, 5, 12)
+    """First day (UTC) of the validation period; earlier posts train."""
+    test_start: datetime.date = datetime.date(2022, 5, 19)
+    test_end: datetime.date | None = None
+    """First day after the test period (default: the end of the data)."""
     embargo: str | None = None
     """Gap before each split boundary; default the horizon. Label windows crossing a boundary are purged."""
     min_score: int | None = None
@@ -54,6 +59,8 @@ class TrendConfig(_Section):
     def _check_band(self) -> TrendConfig:
         if self.threshold is None and self.vol_multiple is None:
             raise ValueError("set data.trend.threshold or data.trend.vol_multiple")
+        if self.prices and len(self.assets) != 1:
+            raise ValueError("data.trend.prices is one asset's bars; name exactly one asset in data.trend.assets")
         return self
 
 
@@ -78,7 +85,13 @@ class DataConfig(_Section):
     max_eval_samples: int | None = Field(None, ge=1)
     """Keep only the first N validation and test examples. Numbers are then not comparable."""
     trend: TrendConfig | None = None
-    """Posts, prices, labels and time splits when source is `trend` (defaults: TrendConfig)."""
+    """Posts, prices, labels and time splits when source is `trend` (filled with the defaults then)."""
+
+    @model_validator(mode="after")
+    def _fill_trend(self) -> DataConfig:
+        if self.source == "trend" and self.trend is None:
+            self.trend = TrendConfig()
+        return self
 
 
 class ModelConfig(_Section):
@@ -155,6 +168,8 @@ class EvalConfig(_Section):
     batch_size: int = Field(128, ge=1)
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
     """Validation metric that picks the best epoch (never the test split)."""
+    cost_bps: float = Field(10.0, ge=0)
+    """Trend runs: transaction cost per unit of position change in the backtest, in basis points."""
     generate: bool = True
     """Causal LMs: also evaluate FinGPT-style generate-and-parse (`test_generate`) beside label scoring."""
     max_new_tokens: int = Field(8, ge=1)

@@ -9,6 +9,9 @@ Posts are loaded and routed to assets, aligned to the first bar opening strictly
 
 from __future__ import annotations
 
+import datetime
+from pathlib import Path
+
 import pandas as pd
 
 from fintune.config import DataConfig, TrendConfig
@@ -28,7 +31,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
     frames, prices = [], {}
     for asset, group in posts.groupby("asset", sort=True):
-        path = price_file(asset, trend.bars)
+        path = Path(trend.prices) if trend.prices else price_file(asset, trend.bars)
         prices[asset] = load_prices(path)
         files.append(path)
         if trend.per_period:
@@ -38,10 +41,10 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     frame = frame.reset_index(drop=True)
     train, validation, test, stats = split_by_time(
         frame,
-        _timestamp(trend.validation_start, "data.trend.validation_start"),
-        _timestamp(trend.test_start, "data.trend.test_start"),
+        _timestamp(trend.validation_start),
+        _timestamp(trend.test_start),
         embargo,
-        _timestamp(trend.test_end, "data.trend.test_end") if trend.test_end else None,
+        _timestamp(trend.test_end) if trend.test_end else None,
     )
     if cfg.max_train_samples:  # the most recent ones: closest in time to what is predicted
         train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
@@ -82,9 +85,5 @@ def _timedelta(value: str, key: str) -> pd.Timedelta:
         raise FintuneError(f"bad value for '{key}': '{value}' is not a duration like 1h, 4h or 1D") from None
 
 
-def _timestamp(value: str, key: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except ValueError:
-        raise FintuneError(f"bad value for '{key}': '{value}' is not a date like 2022-05-01") from None
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+def _timestamp(value: datetime.date) -> pd.Timestamp:
+    return pd.Timestamp(value).tz_localize("UTC")  # a day starts at 00:00 UTC

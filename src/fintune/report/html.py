@@ -7,7 +7,7 @@ import html
 import json
 from pathlib import Path
 
-from fintune.report.table import COLUMNS, result_rows
+from fintune.report.table import BACKTEST_COLUMNS, COLUMNS, cell, result_rows
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}
@@ -26,9 +26,24 @@ def _metric_table(metrics: dict, run_label: str) -> str:
     head = "".join(f"<th>{h}</th>" for _, h in COLUMNS)
     rows = []
     for i, (name, block) in enumerate(result_rows(metrics, run_label)):
-        cells = "".join(f"<td>{block[k]:.4f}</td>" for k, _ in COLUMNS)
+        cells = "".join(f"<td>{cell(block, k)}</td>" for k, _ in COLUMNS)
         rows.append(f'<tr class="{"run" if i == 0 else ""}"><td>{html.escape(name)}</td>{cells}</tr>')
     return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _backtest_tables(block: dict) -> str:
+    head = "".join(f"<th>{h}</th>" for _, h in BACKTEST_COLUMNS)
+    parts = []
+    for asset, numbers in block.get("per_asset", {}).items():
+        rows = "".join(
+            f"<tr><td>{name.removeprefix('strategy_')}</td>"
+            + "".join(f"<td>{numbers[name].get(k, float('nan')):.4f}</td>" for k, _ in BACKTEST_COLUMNS)
+            + "</tr>"
+            for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold")
+        )
+        note = f"{html.escape(asset)}: {numbers['periods']} periods, {numbers['cost_bps']:g} bps per unit of turnover"
+        parts.append(f'<p class="note">{note}</p><table><tr><th>strategy</th>{head}</tr>{rows}</table>')
+    return "".join(parts)
 
 
 def _per_class_table(block: dict) -> str:
@@ -52,6 +67,11 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
         f"{html.escape(str(train.get('select_metric')))}; the test split was not used for any choice.</p>",
         "<h2>Test results beside baselines</h2>",
         _metric_table(metrics, run_label),
+        *(
+            ["<h2>Backtest over the test period</h2>", _backtest_tables(metrics["backtest"])]
+            if "backtest" in metrics
+            else []
+        ),
         "<h2>Per class (test)</h2>",
         _per_class_table(metrics["test"]),
         "<h2>Plots</h2>",

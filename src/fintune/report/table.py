@@ -20,12 +20,46 @@ def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
     return rows
 
 
+def cell(block: dict, key: str) -> str:
+    """The value, with its bootstrap 95 % interval when the block has one."""
+    ci = block.get("ci95", {}).get(key)
+    return f"{block[key]:.4f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
 def print_results(metrics: dict, run_label: str, title: str, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=title)
+    table = Table(title=title, caption="[brackets]: bootstrap 95 % interval")
     table.add_column("model")
     for _, header in COLUMNS:
         table.add_column(header, justify="right")
     for name, block in result_rows(metrics, run_label):
-        table.add_row(name, *(f"{block[key]:.4f}" for key, _ in COLUMNS))
+        table.add_row(name, *(cell(block, key) for key, _ in COLUMNS))
     console.print(table)
+
+
+BACKTEST_COLUMNS = [
+    ("total_return", "total return"),
+    ("annual_return", "annual return"),
+    ("sharpe", "Sharpe"),
+    ("max_drawdown", "max drawdown"),
+    ("hit_rate", "hit rate"),
+    ("turnover", "turnover"),
+]
+
+
+def print_backtest(block: dict, title: str, console: Console | None = None) -> None:
+    """Strategies beside buy-and-hold over the same periods (one table per asset when there are several)."""
+    console = console or Console()
+    for asset, numbers in block.get("per_asset", {}).items():
+        table = Table(title=f"{title} ({asset}, {numbers['periods']} periods, {numbers['cost_bps']:g} bps costs)")
+        table.add_column("strategy")
+        for _, header in BACKTEST_COLUMNS:
+            table.add_column(header, justify="right")
+        for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold"):
+            row = numbers[name]
+            table.add_row(name.removeprefix("strategy_"), *(_fmt(row.get(key)) for key, _ in BACKTEST_COLUMNS))
+        console.print(table)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"

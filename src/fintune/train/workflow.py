@@ -10,15 +10,18 @@ import resource
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 from rich.console import Console
 
+from fintune.backtest import equity_curve_plot
 from fintune.config import RunConfig
 from fintune.data import load_splits
 from fintune.data.prompts import PromptTemplate
 from fintune.eval.baselines import run_baselines
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
+from fintune.eval.trend_backtest import trend_backtest
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
 from fintune.models.causal import load_causal
@@ -30,7 +33,7 @@ from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot
-from fintune.report.table import print_results
+from fintune.report.table import print_backtest, print_results
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.loop import LoopState, train_loop
 from fintune.train.precision import resolve_precision
@@ -51,9 +54,15 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     splits = load_splits(cfg.data)
     labels = splits.labels
     st = splits.stats
+    if "purged_train" in st:  # split by time
+        removed = f"purged at the time boundaries: {st['purged_train'] + st['purged_validation']}"
+    else:
+        removed = (
+            f"removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
+        )
     console.print(
         f"data '{splits.name}': {st['n_train']} train / {st['n_validation']} validation / {st['n_test']} test; "
-        f"removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
+        + removed
     )
 
     # 2. model and method
@@ -101,7 +110,12 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         if kind == "causal" and cfg.eval.generate:
             metrics["test_generate"] = generate_and_parse(model, tokenizer, splits.test, labels, cfg)
         metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
-        predictions_frame(splits.test, test_probs, labels).to_csv(run_dir.path / "predictions.csv", index=False)
+        predictions = predictions_frame(splits.test, test_probs, labels)
+        predictions.to_csv(run_dir.path / "predictions.csv", index=False)
+        if splits.prices:  # text labelled by later prices: trade the predictions
+            metrics["backtest"], curves = trend_backtest(
+                predictions, splits.prices, pd.Timedelta(cfg.data.trend.horizon), cfg.eval.cost_bps
+            )
     t_end = time.perf_counter()
 
     last = [loss for _, _, loss in state.losses[-20:]]
@@ -149,10 +163,14 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
             run_dir.path / "plots" / "confusion_matrix.png",
             f"{cfg.name}: test confusion matrix",
         )
+        if "backtest" in metrics:
+            equity_curve_plot(curves, run_dir.path / "plots" / "equity.png", f"{cfg.name}: test period equity")
         write_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
     final = run_dir.finish()
     if with_test:
         print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
+        if "backtest" in metrics:
+            print_backtest(metrics["backtest"], f"{cfg.name}: backtest over the test period")
         print(f"report: {final / 'report.html'}")
     return final
 

@@ -1,0 +1,103 @@
+"""From per-post predictions to a trading decision per period, and the backtest block of a trend run.
+
+Decisions sit on a grid of bar opening times one horizon apart, so holding periods never overlap. The
+decision at grid time s uses the predictions of posts whose entry bar is in (previous grid time, s]: every
+one of them was published before s. Their majority vote is the position (a tie, or no post, is flat), held
+from the open at s to the open at the next grid time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fintune.data.align import TREND_LABELS
+
+MODES = ("long_flat", "long_short")
+
+
+def decision_periods(preds: pd.DataFrame, prices: pd.DataFrame, horizon: pd.Timedelta) -> pd.DataFrame:
+    """One row per grid period: start, end, vote (down / flat / up), n_posts, period_return."""
+    index, opens = prices.index, prices["open"].to_numpy(dtype=float)
+    first, last = preds["entry_time"].min(), preds["entry_time"].max()
+    grid = [index[index.searchsorted(first, side="left")]]
+    while grid[-1] <= last:
+        nxt = index.searchsorted(grid[-1] + horizon, side="left")
+        if nxt >= len(index):
+            break
+        grid.append(index[nxt])
+    grid = pd.DatetimeIndex(grid)
+    slot = grid.searchsorted(pd.DatetimeIndex(preds["entry_time"]), side="left")
+    votes = pd.DataFrame({"slot": slot, "pred": preds["pred_label"].to_numpy()})
+    rows = []
+    for k in range(len(grid) - 1):
+        mine = votes.loc[votes["slot"] == k, "pred"]
+        counts = mine.value_counts()
+        top = counts[counts == counts.max()].index.tolist() if len(counts) else []
+        start, end = index.get_loc(grid[k]), index.get_loc(grid[k + 1])
+        rows.append(
+            {
+                "start": grid[k],
+                "end": grid[k + 1],
+                "vote": top[0] if len(top) == 1 else "flat",
+                "n_posts": int(len(mine)),
+                "period_return": opens[end] / opens[start] - 1,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def positions(votes: pd.Series, mode: str) -> np.ndarray:
+    """long_flat: up -> 1, else 0; long_short: up -> 1, down -> -1, flat -> 0."""
+    up = (votes == "up").to_numpy(dtype=float)
+    return up if mode == "long_flat" else up - (votes == "down").to_numpy(dtype=float)
+
+
+def backtest_block(periods: pd.DataFrame, cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
+    """(metrics.json `backtest` block, equity curves by name) for both modes and buy-and-hold."""
+    from fintune.backtest import buy_and_hold, run_backtest
+
+    returns = periods["period_return"].to_numpy(dtype=float)
+    span_years = (periods["end"].iloc[-1] - periods["start"].iloc[0]) / pd.Timedelta("365.25D")
+    per_year = len(periods) / span_years if span_years > 0 else 252.0
+    block, curves = {}, {}
+    for mode in MODES:
+        result = run_backtest(positions(periods["vote"], mode), returns, cost_bps, per_year)
+        block[f"strategy_{mode}"] = _numbers(result)
+        curves[f"strategy ({mode.replace('_', '/')})"] = _curve(periods, result)
+    hold = buy_and_hold(returns, cost_bps, per_year)
+    block["buy_and_hold"] = _numbers(hold)
+    curves["buy and hold"] = _curve(periods, hold)
+    block["strategy"] = block["strategy_long_flat"]  # the contract's name; long/flat is the default strategy
+    block["periods"] = int(len(periods))
+    block["periods_per_year"] = float(per_year)
+    block["cost_bps"] = float(cost_bps)
+    block["votes"] = {label: int((periods["vote"] == label).sum()) for label in TREND_LABELS}
+    return block, curves
+
+
+def _numbers(result: dict) -> dict:
+    return {k: v for k, v in result.items() if isinstance(v, (int, float))}
+
+
+def _curve(periods: pd.DataFrame, result: dict) -> pd.Series:
+    equity = np.asarray(result["equity"], dtype=float)
+    return pd.Series(equity, index=periods["end"].iloc[-len(equity) :].to_numpy())
+
+
+def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], horizon: pd.Timedelta, cost_bps: float):
+    """(backtest block, equity curves) of a trend run's test predictions; one block per asset under `per_asset`.
+
+    With a single asset its strategy and buy-and-hold numbers are also the block's top level (the contract's
+    `strategy` / `buy_and_hold`); a portfolio over several assets is not built yet.
+    """
+    per_asset, curves = {}, {}
+    for asset, preds in predictions.groupby("asset", sort=True):
+        periods = decision_periods(preds, prices[asset], horizon)
+        if periods.empty:
+            continue
+        per_asset[asset], asset_curves = backtest_block(periods, cost_bps)
+        curves.update({f"{asset} {name}" if len(prices) > 1 else name: c for name, c in asset_curves.items()})
+    if len(per_asset) == 1:
+        return {**next(iter(per_asset.values())), "per_asset": per_asset}, curves
+    return {"per_asset": per_asset}, curves
