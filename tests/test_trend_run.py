@@ -89,6 +89,13 @@ def test_trend_run_writes_baselines_backtest_and_dated_predictions(tiny_model_di
     assert (pd.to_datetime(predictions["timestamp"]) >= pd.Timestamp("2022-04-11", tz="UTC")).all()
     assert (run / "plots" / "equity.png").is_file()
 
+    # `fintune backtest` trades the same predictions again: free of costs the strategy can only do better.
+    again = _run("backtest", "--run", run, "--cost-bps", "0")
+    assert again.returncode == 0, again.stderr[-2000:]
+    free = json.loads((run / "metrics.json").read_text())["backtests"]["0 bps"]
+    assert free["strategy"]["total_return"] >= backtest["strategy"]["total_return"]
+    assert free["periods"] == backtest["periods"] and (run / "plots" / "equity_0bps.png").is_file()
+
 
 def test_split_dates_outside_the_data_exit_2(tiny_model_dir, tmp_path):
     posts, prices = _write_market(tmp_path)

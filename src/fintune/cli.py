@@ -157,6 +157,21 @@ def export(
     print(f"exported: {export_merged(run_dir, out)}")
 
 
+@app.command()
+@_user_errors
+def backtest(
+    run_dir: Path = typer.Option(..., "--run", help="A finished trend run (data.source: trend)."),
+    cost_bps: float | None = typer.Option(None, "--cost-bps", help="Cost per unit of turnover (default: the run's)."),
+):
+    """Trade a trend run's test predictions (long/flat, long/short) against buy-and-hold."""
+    from fintune.eval.trend_backtest import backtest_run
+    from fintune.report.table import print_backtest
+
+    block, plot = backtest_run(run_dir, cost_bps)
+    print_backtest(block, f"{run_dir.name}: backtest over the test period")
+    print(f"equity curves: {plot}")
+
+
 @data_app.command("list")
 def data_list():
     """Registered dataset names."""

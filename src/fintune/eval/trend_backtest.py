@@ -8,6 +8,8 @@ from the open at s to the open at the next grid time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -101,3 +103,39 @@ def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], h
     if len(per_asset) == 1:
         return {**next(iter(per_asset.values())), "per_asset": per_asset}, curves
     return {"per_asset": per_asset}, curves
+
+
+def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
+    """`fintune backtest`: trade a finished trend run's test predictions again, e.g. at another cost.
+
+    Recorded under `backtests["<cost> bps"]` in metrics.json, with plots/equity_<cost>bps.png.
+    """
+    import json
+
+    import yaml
+
+    from fintune.backtest import equity_curve_plot
+    from fintune.config import validate_config
+    from fintune.data.prices import load_prices, price_file
+    from fintune.errors import FintuneError
+    from fintune.predict import check_finished_run
+
+    run_dir = Path(run_dir)
+    check_finished_run(run_dir)
+    cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))
+    if cfg.data.source != "trend":
+        raise FintuneError(f"'{run_dir}' is not a trend run (data.source is '{cfg.data.source}'); nothing to trade")
+    trend = cfg.data.trend
+    cost = cfg.eval.cost_bps if cost_bps is None else cost_bps
+    preds = pd.read_csv(run_dir / "predictions.csv", dtype={"asset": str})
+    preds["entry_time"] = pd.to_datetime(preds["entry_time"], utc=True)
+    prices = {a: load_prices(trend.prices or price_file(a, trend.bars)) for a in preds["asset"].unique()}
+    block, curves = trend_backtest(preds, prices, pd.Timedelta(trend.horizon), cost)
+    plot = equity_curve_plot(curves, run_dir / "plots" / f"equity_{cost:g}bps.png", f"{run_dir.name}: {cost:g} bps")
+    path = run_dir / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics.setdefault("backtests", {})[f"{cost:g} bps"] = block
+    tmp = path.with_name("metrics.json.tmp")
+    tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return block, plot
