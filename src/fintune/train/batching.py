@@ -9,8 +9,32 @@ from __future__ import annotations
 import torch
 
 
-class EncodedTexts:
+class _EncodedIds:
     """Token ids of every example, computed once so tokenisation stays off the training hot path."""
+
+    input_ids: list[list[int]]
+    pad_id: int
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def n_tokens(self, idx: list[int]) -> int:
+        return sum(len(self.input_ids[i]) for i in idx)
+
+    def _padded(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ids, attention mask) of the examples `idx`, right-padded to the longest of them."""
+        width = max(len(self.input_ids[i]) for i in idx)
+        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            seq = self.input_ids[i]
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        return ids, mask
+
+
+class EncodedTexts(_EncodedIds):
+    """Texts and class indices for encoder classifiers."""
 
     def __init__(self, tokenizer, texts: list[str], labels: list[int], max_length: int):
         enc = tokenizer(texts, truncation=True, max_length=max_length)
@@ -19,20 +43,8 @@ class EncodedTexts:
         self.labels = labels
         self.pad_id = tokenizer.pad_token_id or 0
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def n_tokens(self, idx: list[int]) -> int:
-        return sum(len(self.input_ids[i]) for i in idx)
-
     def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
-        width = max(len(self.input_ids[i]) for i in idx)
-        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            seq = self.input_ids[i]
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+        ids, mask = self._padded(idx)
         batch = {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([self.labels[i] for i in idx])}
         if self.token_type_ids is not None:
             batch["token_type_ids"] = torch.zeros_like(ids)
@@ -56,7 +68,7 @@ def epoch_batches(data: EncodedTexts, batch_size: int, seed: int, epoch: int, gr
     return [batches[i] for i in shuffle]
 
 
-class EncodedInstructions:
+class EncodedInstructions(_EncodedIds):
     """Prompt + answer token ids for causal LMs; the loss falls on the answer tokens only."""
 
     IGNORE = -100  # the label id that transformers' causal-LM loss skips
@@ -73,20 +85,10 @@ class EncodedInstructions:
             self.n_prompt.append(len(prompt_ids))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    def n_tokens(self, idx: list[int]) -> int:
-        return sum(len(self.input_ids[i]) for i in idx)
-
     def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
-        width = max(len(self.input_ids[i]) for i in idx)
-        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        labels = torch.full((len(idx), width), self.IGNORE, dtype=torch.long)
+        ids, mask = self._padded(idx)
+        labels = torch.full_like(ids, self.IGNORE)
         for row, i in enumerate(idx):
-            seq = torch.tensor(self.input_ids[i])
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-            labels[row, self.n_prompt[i] : len(seq)] = seq[self.n_prompt[i] :]
+            start, end = self.n_prompt[i], len(self.input_ids[i])
+            labels[row, start:end] = ids[row, start:end]
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
