@@ -88,8 +88,6 @@ def eval_(
     split: str = typer.Option("test", "--split", help="test or validation (of a registered dataset)."),
 ):
     """Evaluate a finished run on its own test split or on other datasets."""
-    from rich.console import Console
-
     from fintune.eval.run_eval import dataset_names, evaluate_run
     from fintune.report.table import print_results
 
@@ -99,7 +97,7 @@ def eval_(
         return
     key, block = evaluate_run(run_dir, names[0], split)
     title = f"{run_dir.name} on {key} (n={block['n']}, {block['overlap_with_train']} seen in training)"
-    print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title, Console())
+    print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title)
     if "unseen_only" in block:
         u = block["unseen_only"]
         print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -23,12 +25,17 @@ def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
 def cell(block: dict, key: str) -> str:
     """The value, with its bootstrap 95 % interval when the block has one."""
     ci = block.get("ci95", {}).get(key)
-    return f"{block[key]:.4f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+    return f"{block[key]:.4f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _console() -> Console:
+    # Rich falls back to 80 columns when stdout is not a terminal (logs, CI): too narrow for intervals.
+    return Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def print_results(metrics: dict, run_label: str, title: str, console: Console | None = None) -> None:
-    console = console or Console()
-    table = Table(title=title, caption="[brackets]: bootstrap 95 % interval")
+    console = console or _console()
+    table = Table(title=title, caption="in brackets: bootstrap 95 % interval")
     table.add_column("model")
     for _, header in COLUMNS:
         table.add_column(header, justify="right")
@@ -49,7 +56,7 @@ BACKTEST_COLUMNS = [
 
 def print_backtest(block: dict, title: str, console: Console | None = None) -> None:
     """Strategies beside buy-and-hold over the same periods (one table per asset when there are several)."""
-    console = console or Console()
+    console = console or _console()
     for asset, numbers in block.get("per_asset", {}).items():
         table = Table(title=f"{title} ({asset}, {numbers['periods']} periods, {numbers['cost_bps']:g} bps costs)")
         table.add_column("strategy")
