@@ -192,10 +192,14 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
         frame = getattr(splits, split)
         print(f"  {split:<10} {len(frame):>6}  {frame['label'].value_counts().to_dict()}")
     st = splits.stats
-    print(
-        f"  removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
-        f", of validation: {st['dropped_train_in_validation']}"
-    )
+    if "purged_train" in st:  # split by time
+        print(f"  periods: {st['periods']}")
+        print(f"  purged (label window crossing a boundary): {st['purged_train'] + st['purged_validation']}")
+    else:
+        copies = st["dropped_train_in_test"] + st["dropped_validation_in_test"]
+        print(
+            f"  removed from training as copies of test: {copies}, of validation: {st['dropped_train_in_validation']}"
+        )
     for path, digest in splits.fingerprints().items():
         print(f"  {path}  sha256 {digest[:16]}...")
 
