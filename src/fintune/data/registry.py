@@ -37,10 +37,16 @@ SOURCES: dict[str, Source] = {
 
 TREND = "trend"
 """Posts labelled by the later price move; configured under data.trend (see data/trend.py)."""
+STOCKNET = "stocknet-acl18"
+"""StockNet's tweets -> next-day movement task with its published protocol (see data/stocknet.py)."""
 
 
 def list_sources() -> dict[str, str]:
-    return {**{name: s.description for name, s in SOURCES.items()}, TREND: "posts -> later price move (data.trend)"}
+    return {
+        **{name: s.description for name, s in SOURCES.items()},
+        TREND: "posts -> later price move (configured under data.trend)",
+        STOCKNET: "StockNet ACL18: 5 days of tweets -> next-day up/down, published split",
+    }
 
 
 def looks_like_path(source: str) -> bool:
@@ -52,6 +58,10 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
         from fintune.data.trend import load_trend_splits
 
         return load_trend_splits(cfg)
+    if cfg.source == STOCKNET:
+        from fintune.data.stocknet import load_stocknet_splits
+
+        return load_stocknet_splits(cfg)
     if cfg.source in SOURCES:
         src = SOURCES[cfg.source]
         pool, test, files = src.loader(cfg.source)
@@ -64,7 +74,7 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
             test, _ = load_file(Path(cfg.test_source), cfg, labels)
             files.append(Path(cfg.test_source))
     else:
-        known = ", ".join([*SOURCES, TREND])
+        known = ", ".join([*SOURCES, TREND, STOCKNET])
         raise FintuneError(f"unknown dataset '{cfg.source}' in data.source (known: {known}; or a .csv/.jsonl path)")
     if cfg.test_source and cfg.source in SOURCES:
         raise FintuneError("data.test_source only applies when data.source is a file path")

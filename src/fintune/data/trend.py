@@ -50,6 +50,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
         train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
     if cfg.max_eval_samples:
         validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    stats["horizon"] = str(horizon)
     stats["n_posts"] = int(len(posts))
     stats["n_examples"] = int(len(frame))  # fewer: posts without a full label window, or joined per period
     stats["label_counts"] = {

@@ -88,21 +88,58 @@ def _curve(periods: pd.DataFrame, result: dict) -> pd.Series:
 
 
 def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], horizon: pd.Timedelta, cost_bps: float):
-    """(backtest block, equity curves) of a trend run's test predictions; one block per asset under `per_asset`.
+    """(backtest block, equity curves) of a trend run's test predictions.
 
-    With a single asset its strategy and buy-and-hold numbers are also the block's top level (the contract's
-    `strategy` / `buy_and_hold`); a portfolio over several assets is not built yet.
+    One asset: its strategies and buy-and-hold are the block's top level (the contract's `strategy` /
+    `buy_and_hold`). Several: the top level is an equal-weight portfolio, rebalanced every period over the
+    assets that have a period starting that day, and each asset's own numbers stay under `per_asset`.
     """
-    per_asset, curves = {}, {}
+    periods = {}
     for asset, preds in predictions.groupby("asset", sort=True):
-        periods = decision_periods(preds, prices[asset], horizon)
-        if periods.empty:
-            continue
-        per_asset[asset], asset_curves = backtest_block(periods, cost_bps)
-        curves.update({f"{asset} {name}" if len(prices) > 1 else name: c for name, c in asset_curves.items()})
-    if len(per_asset) == 1:
-        return {**next(iter(per_asset.values())), "per_asset": per_asset}, curves
-    return {"per_asset": per_asset}, curves
+        asset_periods = decision_periods(preds, prices[asset], horizon)
+        if not asset_periods.empty:
+            periods[asset] = asset_periods
+    per_asset = {asset: backtest_block(p, cost_bps)[0] for asset, p in periods.items()}
+    if len(periods) == 1:
+        block, curves = backtest_block(next(iter(periods.values())), cost_bps)
+        return {**block, "per_asset": per_asset}, curves
+    block, curves = portfolio_block(periods, cost_bps)
+    return {**block, "per_asset": per_asset}, curves
+
+
+def portfolio_block(periods: dict[str, pd.DataFrame], cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
+    """Equal weight across assets: each day's return is the mean of the assets' net period returns."""
+    from fintune.backtest import run_backtest
+
+    cost = cost_bps / 1e4
+    nets = []
+    for p in periods.values():
+        r = p["period_return"].to_numpy(dtype=float)
+        net = {"day": p["start"].dt.normalize().to_numpy()}
+        for mode in MODES:
+            pos = positions(p["vote"], mode)
+            net[mode] = pos * r - np.abs(np.diff(np.r_[0.0, pos])) * cost
+        net["hold"] = r - np.r_[cost, np.zeros(len(r) - 1)]
+        nets.append(pd.DataFrame(net))
+    daily = pd.concat(nets).groupby("day").mean().sort_index()
+    span_years = (daily.index[-1] - daily.index[0]) / pd.Timedelta("365.25D")
+    per_year = len(daily) / span_years if span_years > 0 else 252.0
+    block, curves = {}, {}
+    for column, name, label in (
+        ("long_flat", "strategy_long_flat", "strategy (long/flat)"),
+        ("long_short", "strategy_long_short", "strategy (long/short)"),
+        ("hold", "buy_and_hold", "buy and hold (equal weight)"),
+    ):
+        result = run_backtest(np.ones(len(daily)), daily[column].to_numpy(), 0.0, per_year)
+        result["turnover"] = None  # of the portfolio's unit position, not of the assets: not meaningful here
+        block[name] = _numbers(result)
+        curves[label] = pd.Series(result["equity"], index=daily.index)
+    block["strategy"] = block["strategy_long_flat"]
+    block["periods"] = int(len(daily))
+    block["periods_per_year"] = float(per_year)
+    block["cost_bps"] = float(cost_bps)
+    block["assets"] = len(periods)
+    return block, curves
 
 
 def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
@@ -116,21 +153,22 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
 
     from fintune.backtest import equity_curve_plot
     from fintune.config import validate_config
-    from fintune.data.prices import load_prices, price_file
+    from fintune.data import load_splits
     from fintune.errors import FintuneError
     from fintune.predict import check_finished_run
 
     run_dir = Path(run_dir)
     check_finished_run(run_dir)
     cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))
-    if cfg.data.source != "trend":
-        raise FintuneError(f"'{run_dir}' is not a trend run (data.source is '{cfg.data.source}'); nothing to trade")
-    trend = cfg.data.trend
+    splits = load_splits(cfg.data)  # the same prices and horizon the run was labelled with
+    if not splits.prices:
+        raise FintuneError(
+            f"'{run_dir}' did not label text by prices (data.source '{cfg.data.source}'); nothing to trade"
+        )
     cost = cfg.eval.cost_bps if cost_bps is None else cost_bps
     preds = pd.read_csv(run_dir / "predictions.csv", dtype={"asset": str})
     preds["entry_time"] = pd.to_datetime(preds["entry_time"], utc=True)
-    prices = {a: load_prices(trend.prices or price_file(a, trend.bars)) for a in preds["asset"].unique()}
-    block, curves = trend_backtest(preds, prices, pd.Timedelta(trend.horizon), cost)
+    block, curves = trend_backtest(preds, splits.prices, pd.Timedelta(splits.stats["horizon"]), cost)
     plot = equity_curve_plot(curves, run_dir / "plots" / f"equity_{cost:g}bps.png", f"{run_dir.name}: {cost:g} bps")
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))

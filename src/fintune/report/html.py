@@ -33,17 +33,18 @@ def _metric_table(metrics: dict, run_label: str) -> str:
 
 def _backtest_tables(block: dict) -> str:
     head = "".join(f"<th>{h}</th>" for _, h in BACKTEST_COLUMNS)
-    parts = []
-    for asset, numbers in block.get("per_asset", {}).items():
-        rows = "".join(
-            f"<tr><td>{name.removeprefix('strategy_')}</td>"
-            + "".join(f"<td>{numbers[name].get(k, float('nan')):.4f}</td>" for k, _ in BACKTEST_COLUMNS)
-            + "</tr>"
-            for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold")
+    rows = "".join(
+        f"<tr><td>{name.removeprefix('strategy_')}</td>"
+        + "".join(
+            f"<td>{'-' if block[name].get(k) is None else format(block[name][k], '.4f')}</td>"
+            for k, _ in BACKTEST_COLUMNS
         )
-        note = f"{html.escape(asset)}: {numbers['periods']} periods, {numbers['cost_bps']:g} bps per unit of turnover"
-        parts.append(f'<p class="note">{note}</p><table><tr><th>strategy</th>{head}</tr>{rows}</table>')
-    return "".join(parts)
+        + "</tr>"
+        for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold")
+    )
+    what = f"{block['assets']} assets, equal weight" if "assets" in block else ", ".join(block.get("per_asset", {}))
+    note = f"{html.escape(what)}: {block['periods']} periods, {block['cost_bps']:g} bps per unit of turnover"
+    return f'<p class="note">{note}</p><table><tr><th>strategy</th>{head}</tr>{rows}</table>'
 
 
 def _per_class_table(block: dict) -> str:

@@ -55,17 +55,17 @@ BACKTEST_COLUMNS = [
 
 
 def print_backtest(block: dict, title: str, console: Console | None = None) -> None:
-    """Strategies beside buy-and-hold over the same periods (one table per asset when there are several)."""
+    """Strategies beside buy-and-hold over the same periods (an equal-weight portfolio over several assets)."""
     console = console or _console()
-    for asset, numbers in block.get("per_asset", {}).items():
-        table = Table(title=f"{title} ({asset}, {numbers['periods']} periods, {numbers['cost_bps']:g} bps costs)")
-        table.add_column("strategy")
-        for _, header in BACKTEST_COLUMNS:
-            table.add_column(header, justify="right")
-        for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold"):
-            row = numbers[name]
-            table.add_row(name.removeprefix("strategy_"), *(_fmt(row.get(key)) for key, _ in BACKTEST_COLUMNS))
-        console.print(table)
+    what = f"{block['assets']} assets, equal weight" if "assets" in block else ", ".join(block.get("per_asset", {}))
+    table = Table(title=f"{title} ({what}, {block['periods']} periods, {block['cost_bps']:g} bps costs)")
+    table.add_column("strategy")
+    for _, header in BACKTEST_COLUMNS:
+        table.add_column(header, justify="right")
+    for name in ("strategy_long_flat", "strategy_long_short", "buy_and_hold"):
+        row = block[name]
+        table.add_row(name.removeprefix("strategy_"), *(_fmt(row.get(key)) for key, _ in BACKTEST_COLUMNS))
+    console.print(table)
 
 
 def _fmt(value) -> str:

@@ -114,7 +114,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         predictions.to_csv(run_dir.path / "predictions.csv", index=False)
         if splits.prices:  # text labelled by later prices: trade the predictions
             metrics["backtest"], curves = trend_backtest(
-                predictions, splits.prices, pd.Timedelta(cfg.data.trend.horizon), cfg.eval.cost_bps
+                predictions, splits.prices, pd.Timedelta(splits.stats["horizon"]), cfg.eval.cost_bps
             )
     t_end = time.perf_counter()
 
