@@ -83,8 +83,12 @@ def _numbers(result: dict) -> dict:
 
 
 def _curve(periods: pd.DataFrame, result: dict) -> pd.Series:
-    equity = np.asarray(result["equity"], dtype=float)
-    return pd.Series(equity, index=periods["end"].iloc[-len(equity) :].to_numpy())
+    """Equity at each period's end, starting from 1 at the first period's start."""
+    return _from_one(periods["start"].iloc[0], periods["end"], result["equity"])
+
+
+def _from_one(start, ends, equity) -> pd.Series:
+    return pd.Series([1.0, *equity], index=pd.DatetimeIndex([start, *ends]))
 
 
 def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], horizon: pd.Timedelta, cost_bps: float):
@@ -133,7 +137,9 @@ def portfolio_block(periods: dict[str, pd.DataFrame], cost_bps: float) -> tuple[
         result = run_backtest(np.ones(len(daily)), daily[column].to_numpy(), 0.0, per_year)
         result["turnover"] = None  # of the portfolio's unit position, not of the assets: not meaningful here
         block[name] = _numbers(result)
-        curves[label] = pd.Series(result["equity"], index=daily.index)
+        # A day's return is earned by the next period's start; the last period ends one spacing later.
+        ends = [*daily.index[1:], daily.index[-1] + daily.index.to_series().diff().median()]
+        curves[label] = _from_one(daily.index[0], ends, result["equity"])
     block["strategy"] = block["strategy_long_flat"]
     block["periods"] = int(len(daily))
     block["periods_per_year"] = float(per_year)
@@ -169,7 +175,9 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
     preds = pd.read_csv(run_dir / "predictions.csv", dtype={"asset": str})
     preds["entry_time"] = pd.to_datetime(preds["entry_time"], utc=True)
     block, curves = trend_backtest(preds, splits.prices, pd.Timedelta(splits.stats["horizon"]), cost)
-    plot = equity_curve_plot(curves, run_dir / "plots" / f"equity_{cost:g}bps.png", f"{run_dir.name}: {cost:g} bps")
+    plot = equity_curve_plot(
+        curves, run_dir / "plots" / f"equity_{cost:g}bps.png", f"{run_dir.name}: test period equity, {cost:g} bps costs"
+    )
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     metrics.setdefault("backtests", {})[f"{cost:g} bps"] = block
