@@ -173,6 +173,11 @@ class EvalConfig(_Section):
     generate: bool = True
     """Causal LMs: also evaluate FinGPT-style generate-and-parse (`test_generate`) beside label scoring."""
     max_new_tokens: int = Field(8, ge=1)
+    sentiment_run: str | None = None
+    """Trend runs: a finished sentiment run (e.g. runs/fpb-minilm-lora) that scores every post; the mean score
+    before each entry is tested as a predictor (`sentiment_index`) beside the baselines."""
+    sentiment_window: str | None = None
+    """How far back the sentiment index averages posts (default: data.trend.per_period, else 1D)."""
 
 
 class RunConfig(_Section):
@@ -191,6 +196,8 @@ class RunConfig(_Section):
     def _check_combinations(self) -> RunConfig:
         if self.adapter.method == "freeze" and self.adapter.target_modules:
             raise ValueError("adapter.target_modules does not apply to method 'freeze'")
+        if (self.eval.sentiment_run or self.eval.sentiment_window) and self.data.source != "trend":
+            raise ValueError("eval.sentiment_run needs data.source: trend (posts with prices)")
         return self
 
     @property

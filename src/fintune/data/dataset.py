@@ -25,6 +25,8 @@ class LabeledSplits:
     """What splitting did: sizes, duplicates dropped across splits, truncation to max samples."""
     prices: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Price bars per asset, for sources that label text by later prices (baselines and backtests use them)."""
+    posts: pd.DataFrame | None = None
+    """Trend sources: every post (timestamp, asset, text) before examples were made, for the sentiment index."""
 
     def fingerprints(self) -> dict[str, str]:
         """sha256 of every data file used, so a result can be traced to its exact inputs."""

@@ -57,7 +57,8 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
         name: part["label"].value_counts().to_dict()
         for name, part in (("train", train), ("validation", validation), ("test", test))
     }
-    return LabeledSplits("trend", list(TREND_LABELS), train, validation, test, files, stats, prices)
+    raw = posts[["timestamp", "asset", "text"]]
+    return LabeledSplits("trend", list(TREND_LABELS), train, validation, test, files, stats, prices, raw)
 
 
 def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list]:

@@ -67,3 +67,33 @@ def loss_plot(losses: list, evals: list[dict], path: Path, title: str) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def sentiment_index_plot(daily, prices: dict, boundaries: dict, path: Path, title: str) -> Path:
+    """Per asset: the daily sentiment index (bars) over the close price (line), split boundaries dashed."""
+    import pandas as pd
+
+    assets = list(daily["asset"].unique())[:6]  # more panels than that stop being readable
+    fig, axes = plt.subplots(len(assets), 1, figsize=(9, 2.8 * len(assets)), squeeze=False, sharex=True)
+    for ax, asset in zip(axes[:, 0], assets):
+        rows = daily[daily["asset"] == asset]
+        colors = np.where(rows["sentiment"] >= 0, "tab:green", "tab:red")
+        ax.bar(rows["date"], rows["sentiment"], width=0.8, color=colors, alpha=0.6)
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_ylabel(f"{asset} sentiment")
+        if asset in prices:
+            bars = prices[asset]
+            shown = bars.loc[rows["date"].min() : rows["date"].max()]  # bars are indexed by UTC timestamp
+            price_ax = ax.twinx()
+            price_ax.plot(shown.index, shown["close"], color="black", lw=1)
+            price_ax.set_ylabel("close")
+        for name, day in boundaries.items():
+            ax.axvline(pd.Timestamp(day, tz="UTC"), color="tab:blue", ls="--", lw=0.8)
+            ax.annotate(name, (pd.Timestamp(day, tz="UTC"), ax.get_ylim()[1]), fontsize=8, va="top")
+    axes[0, 0].set_title(title + " (mean p(positive) - p(negative) per day)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -70,3 +70,15 @@ def print_backtest(block: dict, title: str, console: Console | None = None) -> N
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def sentiment_index_line(block: dict) -> str:
+    """How the sentiment index ranks forward returns, whatever its cut points (information coefficient)."""
+
+    def ic(part: dict) -> str:
+        return "n/a" if part["ic"] is None else f"{part['ic']:+.3f} (p={part['p_value']:.3f}, n={part['n']})"
+
+    return (
+        f"sentiment index of {block['sentiment_run']} ({block['n_posts_scored']:,} posts, {block['window']} window): "
+        f"rank IC with the forward return: train {ic(block['ic_train'])}, test {ic(block['ic_test'])}"
+    )

@@ -21,6 +21,7 @@ from fintune.data.prompts import PromptTemplate
 from fintune.eval.baselines import run_baselines
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
+from fintune.eval.sentiment_index import check_sentiment_run, sentiment_index_for_run
 from fintune.eval.trend_backtest import trend_backtest
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
@@ -33,7 +34,7 @@ from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot
-from fintune.report.table import print_backtest, print_results
+from fintune.report.table import print_backtest, print_results, sentiment_index_line
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.loop import LoopState, train_loop
 from fintune.train.precision import resolve_precision
@@ -51,6 +52,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     # 1. data (validated before anything is written, so bad input leaves no folder behind)
     run_dir = RunDir(cfg)
     run_dir.check(resume)
+    if cfg.eval.sentiment_run:  # fail now, not after training
+        check_sentiment_run(Path(cfg.eval.sentiment_run))
     splits = load_splits(cfg.data)
     labels = splits.labels
     st = splits.stats
@@ -110,6 +113,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         if kind == "causal" and cfg.eval.generate:
             metrics["test_generate"] = generate_and_parse(model, tokenizer, splits.test, labels, cfg)
         metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
+        if cfg.eval.sentiment_run:
+            metrics["baselines"]["sentiment_index"] = sentiment_index_for_run(cfg, splits, run_dir.path)
         predictions = predictions_frame(splits.test, test_probs, labels)
         predictions.to_csv(run_dir.path / "predictions.csv", index=False)
         if splits.prices:  # text labelled by later prices: trade the predictions
@@ -169,6 +174,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     final = run_dir.finish()
     if with_test:
         print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
+        if "sentiment_index" in metrics["baselines"]:
+            print(sentiment_index_line(metrics["baselines"]["sentiment_index"]))
         if "backtest" in metrics:
             print_backtest(metrics["backtest"], f"{cfg.name}: backtest over the test period")
         print(f"report: {final / 'report.html'}")
