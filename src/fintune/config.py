@@ -51,8 +51,15 @@ class TrendConfig(_Section):
     """First day after the test period (default: the end of the data)."""
     embargo: str | None = None
     """Gap before each split boundary; default the horizon. Label windows crossing a boundary are purged."""
+    subreddits: list[str] | None = None
+    """Reddit: keep only these subreddits (names without r/), e.g. [Bitcoin]."""
     min_score: int | None = None
-    """Reddit: drop posts scored below this."""
+    """Drop posts scored below this (Reddit votes, or a posts file's `score` column)."""
+    min_chars: int | None = Field(None, ge=0)
+    max_chars: int | None = Field(None, ge=1)
+    """Drop posts shorter / longer than this many characters."""
+    language: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]{2})?$")
+    """Keep posts detected as this language (ISO 639-1, e.g. en); posts under 20 letters are kept unguessed."""
     include_comments: bool = False
 
     @model_validator(mode="after")

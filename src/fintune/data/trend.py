@@ -17,6 +17,7 @@ import pandas as pd
 from fintune.config import DataConfig, TrendConfig
 from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
 from fintune.data.dataset import LabeledSplits
+from fintune.data.post_filters import filter_posts
 from fintune.data.time_splits import split_by_time
 from fintune.errors import FintuneError
 
@@ -27,7 +28,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     trend = cfg.trend or TrendConfig()
     horizon = _timedelta(trend.horizon, "data.trend.horizon")
     embargo = _timedelta(trend.embargo, "data.trend.embargo") if trend.embargo else horizon
-    posts, files = load_trend_posts(trend)
+    posts, files, dropped = load_trend_posts(trend)
     band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
     frames, prices = [], {}
     for asset, group in posts.groupby("asset", sort=True):
@@ -52,6 +53,8 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
         validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
     stats["horizon"] = str(horizon)
     stats["n_posts"] = int(len(posts))
+    if dropped:
+        stats["filtered"] = dropped
     stats["n_examples"] = int(len(frame))  # fewer: posts without a full label window, or joined per period
     stats["label_counts"] = {
         name: part["label"].value_counts().to_dict()
@@ -61,12 +64,12 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     return LabeledSplits("trend", list(TREND_LABELS), train, validation, test, files, stats, prices, raw)
 
 
-def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list]:
-    """(posts of the configured assets, files read)."""
+def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list, dict[str, int]]:
+    """(posts of the configured assets that pass the filters, files read, posts dropped per filter)."""
     from fintune.data import posts as post_sources
 
     if trend.posts == "reddit":
-        posts = post_sources.load_reddit_posts(include_comments=trend.include_comments, min_score=trend.min_score)
+        posts = post_sources.load_reddit_posts(include_comments=trend.include_comments)
     elif trend.posts == "stocknet":
         posts = post_sources.load_stocknet_tweets(tickers=trend.assets)
     elif trend.posts == "crypto-news":
@@ -77,7 +80,8 @@ def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list]:
     posts = posts[posts["asset"].isin(trend.assets)]
     if posts.empty:
         raise FintuneError(f"no posts for data.trend.assets {trend.assets} in data.trend.posts '{trend.posts}'")
-    return posts.reset_index(drop=True), files
+    posts, dropped = filter_posts(posts, trend)
+    return posts, files, dropped
 
 
 def _timedelta(value: str, key: str) -> pd.Timedelta:
