@@ -1,0 +1,90 @@
+"""Price windows: the past N trading days of a ticker as input, the next M days as the target.
+
+Windows of several (N, M) pairs are mixed in one set, as in the work this follows. Splits are by time
+and whole windows: a window belongs to a split only when every one of its days, past and future, lies in
+that split's period, so no day is seen as a target in one split and predicted again in another. Windows
+that straddle a boundary are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pandas as pd
+
+from fintune.errors import FintuneError
+
+FIELD_SETS = {
+    "ohlcv": ["open", "high", "low", "close", "volume"],
+    "ohlc": ["open", "high", "low", "close"],
+    "close": ["close"],
+}
+
+
+def trading_days(bars: pd.DataFrame) -> pd.DataFrame:
+    """Daily bars that traded: zero-volume rows are placeholders for closed days (typhoons, make-up days)."""
+    return bars[bars["volume"] > 0]
+
+
+def build_windows(bars: pd.DataFrame, ticker: str, pairs: list[tuple[int, int]], stride: int = 1) -> pd.DataFrame:
+    """One row per window: id, ticker, past, future, start (its first past day), end (its last future day)
+    and `at`, the position of its first future day in `bars` (past = bars[at - past : at])."""
+    rows = []
+    for past, future in pairs:
+        if past < 1 or future < 1:
+            raise FintuneError(f"data.windows.pairs: ({past}, {future}) needs at least one past and one future day")
+        for at in range(past, len(bars) - future + 1, stride):
+            rows.append((ticker, past, future, at))
+    if not rows:
+        raise FintuneError(f"{ticker}: {len(bars)} trading days are too few for windows {pairs}")
+    out = pd.DataFrame(rows, columns=["ticker", "past", "future", "at"])
+    dates = bars.index
+    out["start"] = dates[out["at"] - out["past"]]
+    out["end"] = dates[out["at"] + out["future"] - 1]
+    first_future = dates[out["at"]].strftime("%Y-%m-%d")
+    out["id"] = out["ticker"] + ":" + out["past"].astype(str) + "->" + out["future"].astype(str) + "@" + first_future
+    return out[["id", "ticker", "past", "future", "start", "end", "at"]]
+
+
+def split_windows(
+    windows: pd.DataFrame,
+    validation_start: datetime.date,
+    test_start: datetime.date,
+    test_end: datetime.date | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """(train, validation, test, stats): whole windows inside [.., validation_start), [validation_start,
+    test_start), [test_start, test_end)."""
+    bounds = [pd.Timestamp(d, tz="UTC") for d in (validation_start, test_start)]
+    last = pd.Timestamp(test_end, tz="UTC") if test_end else pd.Timestamp.max.tz_localize("UTC")
+    periods = [(pd.Timestamp.min.tz_localize("UTC"), bounds[0]), (bounds[0], bounds[1]), (bounds[1], last)]
+    parts = []
+    for lo, hi in periods:
+        inside = (windows["start"] >= lo) & (windows["end"] < hi)
+        parts.append(windows[inside].reset_index(drop=True))
+    for name, part in zip(("train", "validation", "test"), parts):
+        if part.empty:
+            raise FintuneError(f"data.windows: the {name} period has no whole window; move the split dates")
+    stats = {
+        "n_train": len(parts[0]),
+        "n_validation": len(parts[1]),
+        "n_test": len(parts[2]),
+        "dropped_across_boundaries": int(len(windows) - sum(len(p) for p in parts)),
+        "periods": {
+            name: [str(p["start"].min().date()), str(p["end"].max().date())]
+            for name, p in zip(("train", "validation", "test"), parts)
+        },
+    }
+    return parts[0], parts[1], parts[2], stats
+
+
+def past_bars(bars: pd.DataFrame, window: pd.Series) -> pd.DataFrame:
+    return bars.iloc[window["at"] - window["past"] : window["at"]]
+
+
+def future_bars(bars: pd.DataFrame, window: pd.Series) -> pd.DataFrame:
+    return bars.iloc[window["at"] : window["at"] + window["future"]]
+
+
+def log_returns(close: np.ndarray) -> np.ndarray:
+    return np.diff(np.log(close))
