@@ -60,6 +60,11 @@ def run(
     from fintune.train.workflow import run as run_workflow
 
     cfg = load_config(config, overrides)
+    if cfg.data.source == "windows":  # forecasting: rows of prices in, rows of prices out
+        from fintune.train.forecast_workflow import run_forecast
+
+        run_forecast(cfg, resume=resume)
+        return
     run_workflow(cfg, resume=resume)
 
 
@@ -74,7 +79,10 @@ def train(
     from fintune.config import load_config
     from fintune.train.workflow import run as run_workflow
 
-    path = run_workflow(load_config(config, overrides), resume=resume, with_test=False)
+    cfg = load_config(config, overrides)
+    if cfg.data.source == "windows":
+        raise FintuneError("`fintune train` does not do forecasting yet; use `fintune run` (it trains and tests)")
+    path = run_workflow(cfg, resume=resume, with_test=False)
     print(f"run: {path}")
 
 

@@ -71,6 +71,31 @@ class TrendConfig(_Section):
         return self
 
 
+class WindowsConfig(_Section):
+    """Past N days of OHLCV -> the next M days (`data.source: windows`), split by time in whole windows."""
+
+    tickers: list[str] = ["2330.TW"]
+    """Shared daily files: Taiwan (2330.TW ...), StockNet's US tickers, DJIA, BTC-USD / ETH-USD."""
+    prices: str | None = None
+    """A CSV of daily OHLCV bars to use instead of the shared files (then `tickers` names exactly one)."""
+    pairs: list[tuple[int, int]] = [(5, 5)]
+    """(past, future) day counts, mixed in one training set, e.g. [[1, 1], [5, 5], [20, 5], [60, 20]]."""
+    fields: Literal["ohlcv", "ohlc", "close"] = "ohlcv"
+    stride: int = Field(1, ge=1)
+    """Days between consecutive windows' starts (training and evaluation)."""
+    validation_start: datetime.date = datetime.date(2018, 1, 1)
+    test_start: datetime.date = datetime.date(2019, 1, 1)
+    test_end: datetime.date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WindowsConfig:
+        if self.prices and len(self.tickers) != 1:
+            raise ValueError("data.windows.prices is one ticker's bars; name exactly one in data.windows.tickers")
+        if not self.validation_start < self.test_start:
+            raise ValueError("data.windows.validation_start must come before data.windows.test_start")
+        return self
+
+
 class DataConfig(_Section):
     source: str = "fpb"
     """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file."""
@@ -93,11 +118,15 @@ class DataConfig(_Section):
     """Keep only the first N validation and test examples. Numbers are then not comparable."""
     trend: TrendConfig | None = None
     """Posts, prices, labels and time splits when source is `trend` (filled with the defaults then)."""
+    windows: WindowsConfig | None = None
+    """Tickers, (past, future) pairs and time splits when source is `windows` (forecasting)."""
 
     @model_validator(mode="after")
-    def _fill_trend(self) -> DataConfig:
+    def _fill_task(self) -> DataConfig:
         if self.source == "trend" and self.trend is None:
             self.trend = TrendConfig()
+        if self.source == "windows" and self.windows is None:
+            self.windows = WindowsConfig()
         return self
 
 
@@ -170,8 +199,12 @@ class PromptConfig(_Section):
 
 
 class EvalConfig(_Section):
-    baselines: list[Literal["majority", "tfidf_lr", "momentum", "random"]] = ["majority", "tfidf_lr"]
-    """momentum (the previous window's direction) and random (training label frequencies) need a trend source."""
+    baselines: list[Literal["majority", "tfidf_lr", "momentum", "random", "naive_last", "naive_drift", "lstm"]] = [
+        "majority",
+        "tfidf_lr",
+    ]
+    """momentum (the previous window's direction) and random (training label frequencies) need a trend source;
+    forecasting (`data.source: windows`) has naive_last, naive_drift and lstm, all three by default."""
     batch_size: int = Field(128, ge=1)
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
     """Validation metric that picks the best epoch (never the test split)."""
@@ -205,6 +238,15 @@ class RunConfig(_Section):
             raise ValueError("adapter.target_modules does not apply to method 'freeze'")
         if (self.eval.sentiment_run or self.eval.sentiment_window) and self.data.source != "trend":
             raise ValueError("eval.sentiment_run needs data.source: trend (posts with prices)")
+        forecasting = ["naive_last", "naive_drift", "lstm"]
+        if self.data.source == "windows":
+            if "baselines" not in self.eval.model_fields_set:  # the classification default makes no sense here
+                self.eval.baselines = list(forecasting)
+            wrong = [b for b in self.eval.baselines if b not in forecasting]
+        else:
+            wrong = [b for b in self.eval.baselines if b in forecasting]
+        if wrong:
+            raise ValueError(f"eval.baselines {wrong} do not apply to data.source '{self.data.source}'")
         return self
 
     @property

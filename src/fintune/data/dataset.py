@@ -30,10 +30,10 @@ class LabeledSplits:
 
     def fingerprints(self) -> dict[str, str]:
         """sha256 of every data file used, so a result can be traced to its exact inputs."""
-        return {str(p): _sha256(p) for p in self.files}
+        return {str(p): file_sha256(p) for p in self.files}
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

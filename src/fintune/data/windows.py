@@ -9,10 +9,13 @@ that straddle a boundary are dropped and counted.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from fintune.config import DataConfig, WindowsConfig
+from fintune.data.dataset import file_sha256
 from fintune.errors import FintuneError
 
 FIELD_SETS = {
@@ -86,5 +89,37 @@ def future_bars(bars: pd.DataFrame, window: pd.Series) -> pd.DataFrame:
     return bars.iloc[window["at"] : window["at"] + window["future"]]
 
 
-def log_returns(close: np.ndarray) -> np.ndarray:
-    return np.diff(np.log(close))
+@dataclass
+class WindowSplits:
+    bars: dict[str, pd.DataFrame]
+    """Trading-day bars per ticker; windows point into them by position (`at`)."""
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    fields: list[str]
+    stats: dict
+    files: list[Path]
+
+    def fingerprints(self) -> dict[str, str]:
+        return {str(p): file_sha256(p) for p in self.files}
+
+
+def load_window_splits(cfg: DataConfig) -> WindowSplits:
+    from fintune.data.prices import load_prices, price_file
+
+    spec = cfg.windows or WindowsConfig()
+    bars, frames, files = {}, [], []
+    for ticker in spec.tickers:
+        path = Path(spec.prices) if spec.prices else price_file(ticker, "1d")
+        bars[ticker] = trading_days(load_prices(path))
+        files.append(path)
+        frames.append(build_windows(bars[ticker], ticker, [tuple(p) for p in spec.pairs], spec.stride))
+    windows = pd.concat(frames, ignore_index=True)
+    train, validation, test, stats = split_windows(windows, spec.validation_start, spec.test_start, spec.test_end)
+    if cfg.max_train_samples:  # the most recent windows: closest in time to what is predicted
+        train = train.sort_values("end", kind="stable").iloc[-cfg.max_train_samples :].reset_index(drop=True)
+    if cfg.max_eval_samples:  # the first windows of every (past, future) pair, so each pair is still scored
+        per_pair = -(-cfg.max_eval_samples // len(spec.pairs))
+        validation, test = (part.groupby(["past", "future"]).head(per_pair) for part in (validation, test))
+    stats["n_train"], stats["n_validation"], stats["n_test"] = len(train), len(validation), len(test)
+    return WindowSplits(bars, train, validation, test, FIELD_SETS[spec.fields], stats, files)

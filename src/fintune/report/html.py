@@ -17,7 +17,7 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}.note{color:
 """
 
 
-def _img(path: Path) -> str:
+def img_tag(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
@@ -81,7 +81,7 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
         "<h2>Per class (test)</h2>",
         _per_class_table(metrics["test"]),
         "<h2>Plots</h2>",
-        *(_img(p) for p in plots),
+        *(img_tag(p) for p in plots),
         "<h2>Training</h2>",
         f"<pre>{html.escape(json.dumps({k: v for k, v in train.items() if k != 'evals'}, indent=2))}</pre>",
         "<h2>Data</h2>",

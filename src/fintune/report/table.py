@@ -28,13 +28,13 @@ def cell(block: dict, key: str) -> str:
     return f"{block[key]:.4f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
-def _console() -> Console:
+def wide_console() -> Console:
     # Rich falls back to 80 columns when stdout is not a terminal (logs, CI): too narrow for intervals.
     return Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def print_results(metrics: dict, run_label: str, title: str, console: Console | None = None) -> None:
-    console = console or _console()
+    console = console or wide_console()
     table = Table(title=title, caption="in brackets: bootstrap 95 % interval")
     table.add_column("model")
     for _, header in COLUMNS:
@@ -56,7 +56,7 @@ BACKTEST_COLUMNS = [
 
 def print_backtest(block: dict, title: str, console: Console | None = None) -> None:
     """Strategies beside buy-and-hold over the same periods (an equal-weight portfolio over several assets)."""
-    console = console or _console()
+    console = console or wide_console()
     what = f"{block['assets']} assets, equal weight" if "assets" in block else ", ".join(block.get("per_asset", {}))
     table = Table(title=f"{title} ({what}, {block['periods']} periods, {block['cost_bps']:g} bps costs)")
     table.add_column("strategy")
