@@ -72,3 +72,12 @@ def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny
     assert (pd.to_datetime(predictions["date"]) >= pd.Timestamp("2019-05-01", tz="UTC")).all()
     assert len(list((run / "plots").glob("kline_TEST_*.png"))) == 4 and (run / "adapter").is_dir()
     assert "naive_last on close MAE" in res.stdout or "no parseable forecast" in res.stdout
+
+    # `fintune forecast` asks the same model about one window and draws it
+    chart = tmp_path / "k.png"
+    args = ["forecast", "--run", run, "--ticker", "TEST", "--past", "3", "--future", "2"]
+    res = _run(*args, "--date", "2019-06-03", "--plot", chart)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "2019-06-04" in res.stdout and "2019-06-05" in res.stdout and chart.stat().st_size > 5_000
+    res = _run(*args, "--date", "2019-06-01")  # a Saturday
+    assert res.returncode == 2 and "did not trade on 2019-06-01" in res.stderr

@@ -153,6 +153,48 @@ def predict(
 
 @app.command()
 @_user_errors
+def forecast(
+    run_dir: Path = typer.Option(..., "--run", help="A finished forecasting run (data.source: windows)."),
+    ticker: str = typer.Option(..., "--ticker", help="e.g. 2330.TW"),
+    past: int = typer.Option(5, "--past", min=1, help="Trading days shown to the model."),
+    future: int = typer.Option(5, "--future", min=1, help="Trading days to predict."),
+    date: str | None = typer.Option(None, "--date", help="Last past day (default: the last day of the data)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a K-line chart of past, predicted and actual days."),
+):
+    """Predict the next days of one ticker and print them as rows; optionally draw a K-line chart."""
+    _quiet_libraries()
+    from rich.table import Table
+
+    from fintune.forecaster import Forecaster
+    from fintune.report.kline import kline_chart
+    from fintune.report.table import wide_console
+
+    result = Forecaster.load(run_dir).forecast(ticker, past, future, date)
+    rows = result.parsed.rows
+    first = result.future_dates[0]
+    table = Table(title=f"{ticker}: {future} days from {first:%Y-%m-%d}, predicted from the {past} days before")
+    for column in ["date", *rows.columns, "actual close"]:
+        table.add_column(column, justify="right")
+    for day in result.future_dates:
+        key = day.tz_localize(None).normalize()
+        values = (
+            [f"{v:.2f}" for v in rows.loc[key]]
+            if key in rows.index
+            else ["(not parsed)"] + [""] * (len(rows.columns) - 1)
+        )
+        actual = result.actual["close"].get(day) if result.actual is not None else None
+        table.add_row(f"{day:%Y-%m-%d}", *values, "-" if actual is None else f"{actual:.2f}")
+    wide_console().print(table)
+    p = result.parsed
+    if p.n_missing or p.n_malformed or p.n_unexpected:
+        print(f"{p.n_missing} of {p.n_expected} days not parsed ({p.n_malformed} malformed, {p.n_unexpected} misdated)")
+    if plot:
+        title = f"{ticker} {past}->{future} from {first:%Y-%m-%d} (blue/orange: predicted; line: actual)"
+        print(f"chart: {kline_chart(result.past, result.future_dates, rows, result.actual, plot, title)}")
+
+
+@app.command()
+@_user_errors
 def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
