@@ -37,6 +37,14 @@ def _run(*args):
 
 def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny_causal_dir, tmp_path):
     prices = write_bars(tmp_path / "bars.csv")
+    news = tmp_path / "news.csv"
+    pd.DataFrame(
+        {
+            "timestamp": ["2019-05-06T08:00:00Z", "2019-06-03T08:00:00Z"],
+            "text": ["profit rose", "sales fell"],
+            "asset": "TEST",
+        }
+    ).to_csv(news, index=False)
     res = _run(
         "run",
         CONFIG,
@@ -47,6 +55,7 @@ def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny
         "data.windows.tickers=[TEST]",
         "data.windows.pairs=[[3, 2], [5, 3]]",
         "data.windows.fields=close",
+        f"data.windows.news={news}",
         "data.windows.stride=2",
         "data.windows.validation_start=2019-04-01",
         "data.windows.test_start=2019-05-01",
@@ -72,6 +81,7 @@ def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny
     assert (pd.to_datetime(predictions["date"]) >= pd.Timestamp("2019-05-01", tz="UTC")).all()
     assert len(list((run / "plots").glob("kline_TEST_*.png"))) == 4 and (run / "adapter").is_dir()
     assert "naive_last on close MAE" in res.stdout or "no parseable forecast" in res.stdout
+    assert str(news) in metrics["meta"]["data_sha256"]
 
     # `fintune forecast` asks the same model about one window and draws it
     chart = tmp_path / "k.png"

@@ -86,6 +86,10 @@ class WindowsConfig(_Section):
     validation_start: datetime.date = datetime.date(2018, 1, 1)
     test_start: datetime.date = datetime.date(2019, 1, 1)
     test_end: datetime.date | None = None
+    news: str | None = None
+    """Headlines for the prompt: `stocknet` tweets, or a CSV/JSONL with timestamp, text and asset (= ticker)."""
+    max_headlines: int = Field(10, ge=1)
+    """The most recent this many headlines of the window's days (none published after its last past day)."""
 
     @model_validator(mode="after")
     def _check(self) -> WindowsConfig:

@@ -15,7 +15,7 @@ import yaml
 from fintune.config import validate_config
 from fintune.data.prompts import PromptTemplate, encode_answer
 from fintune.data.window_prompts import format_rows, user_message
-from fintune.data.windows import FIELD_SETS, trading_days
+from fintune.data.windows import FIELD_SETS, load_news, trading_days, window_news
 from fintune.errors import FintuneError
 from fintune.eval.forecast import ParsedForecast, parse_forecast
 from fintune.predict import check_finished_run
@@ -72,7 +72,9 @@ class Forecaster:
         if len(dates) < future:  # past the end of the data
             extra = pd.bdate_range(history.index[-1] + pd.Timedelta(days=1), periods=future - len(dates), tz="UTC")
             dates += list(extra)
-        prompt = user_message(ticker, history, dates, self.fields)
+        spec = self.cfg.data.windows
+        news = window_news(load_news(spec.news, [ticker]), ticker, history, spec.max_headlines) if spec.news else None
+        prompt = user_message(ticker, history, dates, self.fields, news)
         budget = len(encode_answer(self.tokenizer, format_rows(history.tail(future), self.fields)))
         text = generate_answers(
             self.model,

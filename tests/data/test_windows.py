@@ -62,3 +62,22 @@ def test_prompt_shows_past_rows_and_asks_for_the_future_dates_only():
     assert "TSMC raises capex" in prompt and "beats estimates" not in prompt  # published on the first future day
     assert "(2019-01-04, 2019-01-07)" in prompt  # the dates to predict, over a weekend
     assert assistant_message(future, ["close"]) == "2019-01-04, 103.00\n2019-01-07, 104.00"
+
+
+def test_window_news_stops_at_the_end_of_the_last_past_day():
+    from fintune.data.windows import window_news
+
+    bars = _bars(10)
+    past = past_bars(bars, build_windows(bars, "T", [(3, 2)]).iloc[0])  # 2019-01-01 .. 2019-01-03
+    news = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(
+                ["2018-12-31T23:00", "2019-01-01T09:00", "2019-01-03T23:59", "2019-01-04T00:00", "2019-01-02T09:00"],
+                utc=True,
+            ),
+            "asset": ["T", "T", "T", "T", "OTHER"],
+            "text": ["before", "first day", "late on the last day", "next day", "other ticker"],
+        }
+    )
+    assert list(window_news(news, "T", past, 10)["text"]) == ["first day", "late on the last day"]
+    assert list(window_news(news, "T", past, 1)["text"]) == ["late on the last day"]

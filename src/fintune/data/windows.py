@@ -99,6 +99,8 @@ class WindowSplits:
     fields: list[str]
     stats: dict
     files: list[Path]
+    news: pd.DataFrame | None = None
+    """timestamp, asset, text of headlines shown in the prompts (data.windows.news)."""
 
     def fingerprints(self) -> dict[str, str]:
         return {str(p): file_sha256(p) for p in self.files}
@@ -115,6 +117,9 @@ def load_window_splits(cfg: DataConfig) -> WindowSplits:
         files.append(path)
         frames.append(build_windows(bars[ticker], ticker, [tuple(p) for p in spec.pairs], spec.stride))
     windows = pd.concat(frames, ignore_index=True)
+    news = load_news(spec.news, spec.tickers) if spec.news else None
+    if news is not None:
+        files += news.attrs.get("files", [])
     train, validation, test, stats = split_windows(windows, spec.validation_start, spec.test_start, spec.test_end)
     if cfg.max_train_samples:  # the most recent windows: closest in time to what is predicted
         train = train.sort_values("end", kind="stable").iloc[-cfg.max_train_samples :].reset_index(drop=True)
@@ -122,4 +127,24 @@ def load_window_splits(cfg: DataConfig) -> WindowSplits:
         per_pair = -(-cfg.max_eval_samples // len(spec.pairs))
         validation, test = (part.groupby(["past", "future"]).head(per_pair) for part in (validation, test))
     stats["n_train"], stats["n_validation"], stats["n_test"] = len(train), len(validation), len(test)
-    return WindowSplits(bars, train, validation, test, FIELD_SETS[spec.fields], stats, files)
+    return WindowSplits(bars, train, validation, test, FIELD_SETS[spec.fields], stats, files, news)
+
+
+def load_news(source: str, tickers: list[str]) -> pd.DataFrame:
+    """Headlines routed to tickers: StockNet tweets or a posts file (timestamp, text, asset)."""
+    from fintune.data.posts import load_posts_file, load_stocknet_tweets
+
+    news = load_stocknet_tweets(tickers=tickers) if source == "stocknet" else load_posts_file(source)
+    files = news.attrs.get("files", [])
+    news = news[news["asset"].isin(tickers)][["timestamp", "asset", "text"]].reset_index(drop=True)
+    news.attrs["files"] = files
+    return news
+
+
+def window_news(news: pd.DataFrame | None, ticker: str, past: pd.DataFrame, limit: int) -> pd.DataFrame | None:
+    """The ticker's headlines from the window's first day to the end of its last past day, the latest `limit`."""
+    if news is None:
+        return None
+    start, end = past.index[0], past.index[-1] + pd.Timedelta(days=1)
+    mine = news[(news["asset"] == ticker) & (news["timestamp"] >= start) & (news["timestamp"] < end)]
+    return mine.tail(limit)

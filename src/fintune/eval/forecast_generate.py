@@ -8,18 +8,21 @@ import torch
 
 from fintune.data.prompts import encode_answer
 from fintune.data.window_prompts import assistant_message, user_message
-from fintune.data.windows import WindowSplits, future_bars, past_bars
+from fintune.data.windows import WindowSplits, future_bars, past_bars, window_news
 from fintune.eval.forecast import ParsedForecast, parse_forecast
 from fintune.eval.generate import generate_answers
 
 
-def window_messages(splits: WindowSplits, windows: pd.DataFrame) -> tuple[list[str], list[str]]:
+def window_messages(
+    splits: WindowSplits, windows: pd.DataFrame, max_headlines: int = 10
+) -> tuple[list[str], list[str]]:
     """(user turns, assistant turns) of each window, in order."""
     prompts, answers = [], []
     for _, w in windows.iterrows():
         bars = splits.bars[w["ticker"]]
         past, future = past_bars(bars, w), future_bars(bars, w)
-        prompts.append(user_message(w["ticker"], past, list(future.index), splits.fields))
+        headlines = window_news(splits.news, w["ticker"], past, max_headlines)
+        prompts.append(user_message(w["ticker"], past, list(future.index), splits.fields, headlines))
         answers.append(assistant_message(future, splits.fields))
     return prompts, answers
 
@@ -43,7 +46,7 @@ def answer_loss(model, data, batch_size: int) -> float:
 def generate_forecasts(model, tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg, chat: bool):
     """(generated texts, parsed forecasts) for `windows`, generated per (past, future) pair so each pair gets a
     token budget that fits its answer: the longest true answer of the pair plus a quarter, plus 8."""
-    prompts, answers = window_messages(splits, windows)
+    prompts, answers = window_messages(splits, windows, cfg.data.windows.max_headlines)
     texts: list[str] = [""] * len(windows)
     positions = np.arange(len(windows))
     for _, rows in windows.reset_index(drop=True).groupby(["past", "future"]).groups.items():

@@ -149,7 +149,7 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
 
 
 def _encoded(tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg: RunConfig, chat: bool):
-    prompts, answers = window_messages(splits, windows)
+    prompts, answers = window_messages(splits, windows, cfg.data.windows.max_headlines)
     return EncodedInstructions(tokenizer, prompts, answers, cfg.data.max_length, chat)
 
 
