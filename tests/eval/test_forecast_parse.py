@@ -64,3 +64,11 @@ def test_metrics_score_closes_against_the_last_known_close():
     assert m["mape"] == pytest.approx((5 / 110 + 10 / 45 + 5 / 40) / 3 * 100, rel=1e-5)
     flat = forecast_metrics(days.assign(pred_close=days["last_close"]))
     assert flat["directional_accuracy"] is None  # no change predicts no direction
+
+
+def test_up_share_is_the_base_rate_of_direction_whatever_was_predicted():
+    days = pd.DataFrame(
+        {"id": ["a", "b", "c"], "h": 1, "future": 1, "last_close": 100.0, "actual_close": [101.0, 99.0, 102.0]}
+    )
+    m = forecast_metrics(days.assign(pred_close=float("nan")))
+    assert m["up_share"] == pytest.approx(2 / 3) and m["n"] == 0 and m["mae"] is None

@@ -5,8 +5,9 @@ number per field, whatever separates them (commas, pipes, spaces, bullets, a lea
 fills a gap: days the model skipped, wrote twice, wrote badly or made up are counted and left out.
 
 Scores are on the close, over every predicted day: MAE, RMSE, MAPE (%), and directional accuracy of the
-first and last predicted day against the last known close. A forecast of no change has no direction, so
-its directional accuracy is undefined (None), not zero.
+first and last predicted day against the last known close, beside `up_share`, the share of those days that
+really went up (what 'always up' would score). A forecast of no change has no direction, so its
+directional accuracy is undefined (None), not zero.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def forecast_metrics(days: pd.DataFrame) -> dict:
         "mape": _round((err.abs() / known["actual_close"]).mean() * 100),
         "directional_accuracy": _direction(known[known["h"] == 1]),
         "directional_accuracy_last": _direction(known[known["h"] == known["future"]]),
+        # the base rate of direction: 'always up' scores this, so directional accuracy must beat it
+        "up_share": _up_share(days[days["h"] == 1]),
+        "up_share_last": _up_share(days[days["h"] == days["future"]]),
         "parsed_share": _round(len(known) / max(1, len(days))),
         "n": int(len(known)),
         "n_windows": int(days["id"].nunique()),
@@ -98,6 +102,10 @@ def _direction(days: pd.DataFrame) -> float | None:
         return None  # a no-change forecast calls no direction
     actual = np.sign(days["actual_close"] - days["last_close"])
     return _round((predicted == actual).mean())
+
+
+def _up_share(days: pd.DataFrame) -> float | None:
+    return _round((days["actual_close"] > days["last_close"]).mean()) if len(days) else None
 
 
 def _round(value) -> float | None:

@@ -18,6 +18,7 @@ COLUMNS = [
     ("mape", "MAPE %"),
     ("directional_accuracy", "dir. acc. day 1"),
     ("directional_accuracy_last", "dir. acc. last day"),
+    ("up_share", "up share day 1"),
     ("parsed_share", "parsed"),
     ("n", "days"),
 ]
