@@ -34,7 +34,8 @@ class TrendConfig(_Section):
     bars: Literal["1d", "5min"] = "1d"
     """Price bars the labels are measured on: the shared daily files or the reddit set's 5-minute files."""
     prices: str | None = None
-    """A CSV of OHLCV bars to use instead of the shared files (then `assets` must name one asset)."""
+    """A CSV of OHLCV bars to use instead of the shared files (then `assets` must name one asset), or a live
+    daily source: `yfinance:BTC-USD`, `twstock:2330` (pip install 'fintune[live]'; cached under FINTUNE_HOME)."""
     horizon: str = "1D"
     """Label window: from the first bar opening after the post to the first bar opening this much later."""
     per_period: str | None = None
@@ -77,7 +78,8 @@ class WindowsConfig(_Section):
     tickers: list[str] = ["2330.TW"]
     """Shared daily files: Taiwan (2330.TW ...), StockNet's US tickers, DJIA, BTC-USD / ETH-USD."""
     prices: str | None = None
-    """A CSV of daily OHLCV bars to use instead of the shared files (then `tickers` names exactly one)."""
+    """A CSV of daily OHLCV bars to use instead of the shared files (then `tickers` names exactly one), or
+    `yfinance:2330.TW` / `twstock:2330` (see data.trend.prices)."""
     pairs: list[tuple[int, int]] = [(5, 5)]
     """(past, future) day counts, mixed in one training set, e.g. [[1, 1], [5, 5], [20, 5], [60, 20]]."""
     fields: Literal["ohlcv", "ohlc", "close"] = "ohlcv"

@@ -51,10 +51,11 @@ class Forecaster:
         return cls(run_dir, cfg, tokenizer, model)
 
     def bars(self, ticker: str) -> pd.DataFrame:
+        from fintune.data.live_prices import price_path
         from fintune.data.prices import load_prices, price_file
 
         spec = self.cfg.data.windows
-        path = Path(spec.prices) if spec.prices and ticker in spec.tickers else price_file(ticker, "1d")
+        path = price_path(spec.prices) if spec.prices and ticker in spec.tickers else price_file(ticker, "1d")
         return trading_days(load_prices(path))
 
     def forecast(self, ticker: str, past: int, future: int, last_day: str | None = None) -> Forecast:

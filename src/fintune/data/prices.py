@@ -3,8 +3,8 @@
 A daily bar dated 2022-05-01 is indexed at 2022-05-01 00:00 UTC: for 24/7 crypto that is when it opens;
 for exchange-traded stocks it is earlier than the real open, so text published before the session is
 aligned to that day's open, which is the conservative reading (it never uses a later price). Intraday
-files give bar opening times directly (epoch seconds in the reddit set). Live connectors (yfinance,
-twstock) would sit behind `load_prices`' interface; none is bundled, as nothing outside PyPI is reachable.
+files give bar opening times directly (epoch seconds in the reddit set). Live sources (`yfinance:T`,
+`twstock:T`, see `live_prices.py`) are fetched into a cached CSV first and then read here like any file.
 """
 
 from __future__ import annotations

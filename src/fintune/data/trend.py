@@ -10,7 +10,6 @@ Posts are loaded and routed to assets, aligned to the first bar opening strictly
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -23,6 +22,7 @@ from fintune.errors import FintuneError
 
 
 def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
+    from fintune.data.live_prices import price_path
     from fintune.data.prices import load_prices, price_file
 
     trend = cfg.trend or TrendConfig()
@@ -32,7 +32,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
     frames, prices = [], {}
     for asset, group in posts.groupby("asset", sort=True):
-        path = Path(trend.prices) if trend.prices else price_file(asset, trend.bars)
+        path = price_path(trend.prices) if trend.prices else price_file(asset, trend.bars)
         prices[asset] = load_prices(path)
         files.append(path)
         if trend.per_period:

@@ -107,12 +107,13 @@ class WindowSplits:
 
 
 def load_window_splits(cfg: DataConfig) -> WindowSplits:
+    from fintune.data.live_prices import price_path
     from fintune.data.prices import load_prices, price_file
 
     spec = cfg.windows or WindowsConfig()
     bars, frames, files = {}, [], []
     for ticker in spec.tickers:
-        path = Path(spec.prices) if spec.prices else price_file(ticker, "1d")
+        path = price_path(spec.prices) if spec.prices else price_file(ticker, "1d")
         bars[ticker] = trading_days(load_prices(path))
         files.append(path)
         frames.append(build_windows(bars[ticker], ticker, [tuple(p) for p in spec.pairs], spec.stride))
