@@ -36,3 +36,26 @@ def test_confusion_matrix_metrics_equal_sklearn():
     assert np.isclose(significance._f1_macro(cm, 3)[0], f1_score(true, pred, labels=LABELS, average="macro"))
     assert np.isclose(significance._mcc(cm, 3)[0], matthews_corrcoef(true, pred))
     assert np.isclose(significance._accuracy(cm, 3)[0], np.mean(np.array(true) == np.array(pred)))
+
+
+def test_one_example_per_group_is_the_plain_bootstrap():
+    from fintune.eval.significance import bootstrap_ci
+
+    rng = np.random.default_rng(1)
+    y_true = list(rng.choice(["down", "up"], 200))
+    y_pred = list(rng.choice(["down", "up"], 200))
+    plain = bootstrap_ci(y_true, y_pred, ["down", "up"])
+    assert bootstrap_ci(y_true, y_pred, ["down", "up"], groups=np.arange(200)) == plain
+
+
+def test_resampling_whole_days_widens_intervals_when_a_day_shares_its_outcome():
+    from fintune.eval.significance import bootstrap_ci
+
+    rng = np.random.default_rng(2)
+    days = np.repeat(np.arange(20), 30)  # 20 days of 30 posts; every post of a day is right or wrong together
+    right = np.repeat(rng.random(20) < 0.5, 30)
+    y_true = ["up"] * len(days)
+    y_pred = ["up" if r else "down" for r in right]
+    plain = bootstrap_ci(y_true, y_pred, ["down", "up"])["accuracy"]
+    by_day = bootstrap_ci(y_true, y_pred, ["down", "up"], groups=days)["accuracy"]
+    assert (by_day[1] - by_day[0]) > 3 * (plain[1] - plain[0])

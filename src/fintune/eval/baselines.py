@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from fintune.errors import FintuneError
-from fintune.eval.metrics import classification_metrics
+from fintune.eval.metrics import classification_metrics, entry_days
 
 
 def majority(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
     """Always predict the most frequent training label."""
     top = train["label"].value_counts().idxmax()
-    return classification_metrics(list(test["label"]), [top] * len(test), labels)
+    return classification_metrics(list(test["label"]), [top] * len(test), labels, entry_days(test))
 
 
 def tfidf_lr(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
@@ -40,7 +40,7 @@ def tfidf_lr(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, 
 
     best_c = max(C_GRID, key=lambda c: val_score(fit(c)))
     preds = fit(best_c).predict(list(test["text"]))
-    return {**classification_metrics(list(test["label"]), list(preds), labels), "C": best_c}
+    return {**classification_metrics(list(test["label"]), list(preds), labels, entry_days(test)), "C": best_c}
 
 
 def momentum(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
@@ -51,14 +51,15 @@ def momentum(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, 
     # Examples too early to have a past window get the training majority, so n matches the run's.
     fallback = train["label"].value_counts().idxmax()
     preds = test["momentum_label"].where(known, fallback)
-    return {**classification_metrics(list(test["label"]), list(preds), labels), "n_without_past": int((~known).sum())}
+    block = classification_metrics(list(test["label"]), list(preds), labels, entry_days(test))
+    return {**block, "n_without_past": int((~known).sum())}
 
 
 def random_by_frequency(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, labels: list[str]) -> dict:
     """Draw each prediction from the training label frequencies (seed 0): what chance alone scores."""
     freq = train["label"].value_counts(normalize=True).reindex(labels, fill_value=0.0)
     preds = np.random.default_rng(0).choice(labels, size=len(test), p=freq.to_numpy())
-    return classification_metrics(list(test["label"]), list(preds), labels)
+    return classification_metrics(list(test["label"]), list(preds), labels, entry_days(test))
 
 
 C_GRID = (0.1, 1.0, 10.0, 100.0)

@@ -7,14 +7,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from fintune.eval.metrics import classification_metrics, log_loss
+from fintune.eval.metrics import classification_metrics, entry_days, log_loss
 
 
 def evaluate_split(probs_of: Callable[[list[str]], np.ndarray], frame: pd.DataFrame, labels: list[str]):
     """(metrics with `loss`, probabilities) for the rows of `frame`; `probs_of` maps texts to probabilities."""
     probs = probs_of(list(frame["text"]))
     preds = [labels[i] for i in probs.argmax(axis=1)]
-    metrics = classification_metrics(list(frame["label"]), preds, labels)
+    metrics = classification_metrics(list(frame["label"]), preds, labels, entry_days(frame))
     y_index = np.array([labels.index(label) for label in frame["label"]])
     metrics["loss"] = log_loss(probs, y_index)
     return metrics, probs

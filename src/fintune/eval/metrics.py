@@ -14,9 +14,10 @@ from sklearn.metrics import (
 from fintune.eval.significance import bootstrap_ci
 
 
-def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str]) -> dict:
+def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str], groups=None) -> dict:
     """accuracy, F1 (macro/micro/weighted), MCC, macro P/R, per-class P/R/F1, confusion matrix, n,
-    and bootstrap 95 % intervals of accuracy, macro F1 and MCC (`ci95`)."""
+    and bootstrap 95 % intervals of accuracy, macro F1 and MCC (`ci95`; resampling whole `groups` if given,
+    e.g. `entry_days`, and then `ci95_resamples` says so)."""
     kw = {"labels": labels, "zero_division": 0}
     p, r, f, support = precision_recall_fscore_support(y_true, y_pred, **kw)
     return {
@@ -34,8 +35,16 @@ def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[st
         "labels": list(labels),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "n": len(y_true),
-        "ci95": bootstrap_ci(y_true, y_pred, labels),
+        "ci95": bootstrap_ci(y_true, y_pred, labels, groups=groups),
+        **({"ci95_resamples": "entry days"} if groups is not None else {}),
     }
+
+
+def entry_days(frame) -> np.ndarray | None:
+    """The UTC day each example trades (trend sources), the unit the bootstrap resamples; None otherwise."""
+    if "entry_time" not in frame.columns:
+        return None
+    return frame["entry_time"].dt.floor("1D").to_numpy()
 
 
 def log_loss(probs: np.ndarray, y_index: np.ndarray) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fintune.errors import FintuneError
-from fintune.eval.metrics import classification_metrics
+from fintune.eval.metrics import classification_metrics, entry_days
 
 
 def check_sentiment_run(run_dir: Path) -> None:
@@ -131,7 +131,7 @@ def evaluate_sentiment_index(
     fallback = train["label"].value_counts().idxmax()
     preds = to_labels(at_test["sentiment_index"], cuts, fallback)
     block = {
-        **classification_metrics(list(test["label"]), preds, labels),
+        **classification_metrics(list(test["label"]), preds, labels, entry_days(test)),
         "sentiment_run": str(run_dir),
         "window": str(window),
         "cut_points": [round(c, 6) if np.isfinite(c) else None for c in cuts],

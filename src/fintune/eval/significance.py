@@ -13,10 +13,19 @@ CI_METRICS = ("accuracy", "f1_macro", "mcc")
 
 
 def bootstrap_ci(
-    y_true: list[str], y_pred: list[str], labels: list[str], n_resamples: int = 1000, level: float = 0.95, seed: int = 0
+    y_true: list[str],
+    y_pred: list[str],
+    labels: list[str],
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    groups=None,
 ) -> dict[str, list[float]]:
     """Percentile intervals {metric: [low, high]} from resampling the examples with replacement.
 
+    With `groups` (e.g. the trading day of each example) whole groups are resampled instead: examples that
+    share a day share its price move, so resampling them one by one would pretend to more evidence than
+    there is and give intervals that are too narrow.
     Predictions outside `labels` (e.g. unparsed LLM answers) count as wrong, as in the point estimate.
     """
     n, k = len(y_true), len(labels)
@@ -26,9 +35,19 @@ def bootstrap_ci(
     true = np.array([index[t] for t in y_true])
     pred = np.array([index.get(p, k) for p in y_pred])  # k: "none of the labels"
     size = k + 1
-    draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-    codes = true[draws] * size + pred[draws] + (np.arange(n_resamples) * size * size)[:, None]
-    cms = np.bincount(codes.ravel(), minlength=n_resamples * size * size).reshape(n_resamples, size, size)
+    cells = true * size + pred
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        draws = rng.integers(0, n, size=(n_resamples, n))
+        codes = cells[draws] + (np.arange(n_resamples) * size * size)[:, None]
+        cms = np.bincount(codes.ravel(), minlength=n_resamples * size * size).reshape(n_resamples, size, size)
+    else:
+        _, group = np.unique(np.asarray(groups), return_inverse=True)
+        n_groups = int(group.max()) + 1
+        per_group = np.zeros((n_groups, size * size), dtype=np.int64)
+        np.add.at(per_group, (group, cells), 1)
+        draws = rng.integers(0, n_groups, size=(n_resamples, n_groups))
+        cms = per_group[draws].sum(axis=1).reshape(n_resamples, size, size)
     values = {name: fn(cms, k) for name, fn in (("accuracy", _accuracy), ("f1_macro", _f1_macro), ("mcc", _mcc))}
     tail = (1 - level) / 2 * 100
     return {name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for name, v in values.items()}
