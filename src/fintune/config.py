@@ -102,6 +102,35 @@ class WindowsConfig(_Section):
         return self
 
 
+class SignalConfig(_Section):
+    """Dated news -> 'signal' or 'none' (`data.source: signal`), split by publication time."""
+
+    news: str = "gold-headlines"
+    """gold-headlines | crypto-news | reuters, or a CSV/JSONL with timestamp and text (and human label columns)."""
+    label: str = "human:future_information"
+    """human:<column> (a 0/1 column of the data) | reaction (the asset's move after publication) |
+    teacher:<run dir> (a finished run labels the articles)."""
+    asset: str = "BTC"
+    """reaction: whose price reacts (shared daily files, or data.signal.prices)."""
+    prices: str | None = None
+    horizon: str = "1D"
+    vol_multiple: float = Field(2.0, gt=0)
+    """reaction: a signal moves more than this many standard deviations of recent returns over the horizon."""
+    vol_window: int = Field(20, ge=2)
+    teacher_signal_labels: list[str] = ["signal"]
+    """teacher: which of the teacher run's labels count as a signal (e.g. [negative, positive])."""
+    validation_start: datetime.date = datetime.date(2016, 1, 1)
+    test_start: datetime.date = datetime.date(2017, 1, 1)
+    test_end: datetime.date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SignalConfig:
+        kind = self.label.split(":", 1)[0]
+        if kind not in ("human", "reaction", "teacher") or (kind != "reaction" and ":" not in self.label):
+            raise ValueError("data.signal.label must be human:<column>, reaction or teacher:<run dir>")
+        return self
+
+
 class DataConfig(_Section):
     source: str = "fpb"
     """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file."""
@@ -126,6 +155,8 @@ class DataConfig(_Section):
     """Posts, prices, labels and time splits when source is `trend` (filled with the defaults then)."""
     windows: WindowsConfig | None = None
     """Tickers, (past, future) pairs and time splits when source is `windows` (forecasting)."""
+    signal: SignalConfig | None = None
+    """News, label definition and time splits when source is `signal` (investment-signal detection)."""
 
     @model_validator(mode="after")
     def _fill_task(self) -> DataConfig:
@@ -133,6 +164,8 @@ class DataConfig(_Section):
             self.trend = TrendConfig()
         if self.source == "windows" and self.windows is None:
             self.windows = WindowsConfig()
+        if self.source == "signal" and self.signal is None:
+            self.signal = SignalConfig()
         return self
 
 
@@ -177,6 +210,8 @@ class TrainConfig(_Section):
     max_grad_norm: float | None = Field(1.0, gt=0)
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory for long prompts, ~30% slower."""
+    class_weights: bool = False
+    """Encoders: weight the loss by inverse class frequency in training (for rare classes such as signals)."""
     group_by_length: bool = True
     """Batch texts of similar length together so dynamic padding wastes little compute."""
     early_stopping_patience: int | None = Field(None, ge=1)
@@ -209,7 +244,7 @@ class EvalConfig(_Section):
         "majority",
         "tfidf_lr",
     ]
-    """momentum (the previous window's direction) and random (training label frequencies) need a trend source;
+    """momentum (the previous window's direction) needs a trend source; random draws from the training labels;
     forecasting (`data.source: windows`) has naive_last, naive_drift and lstm, all three by default."""
     batch_size: int = Field(128, ge=1)
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
@@ -219,6 +254,10 @@ class EvalConfig(_Section):
     generate: bool = True
     """Causal LMs: also evaluate FinGPT-style generate-and-parse (`test_generate`) beside label scoring."""
     max_new_tokens: int = Field(8, ge=1)
+    threshold: Literal["argmax", "max_f1", "target_precision"] = "argmax"
+    """Binary runs: the cut on p(second label), chosen on validation (max_f1 of that label, or the lowest cut
+    reaching eval.target_precision) and applied unchanged to test; argmax is a 0.5 cut."""
+    target_precision: float | None = Field(None, gt=0, le=1)
     sentiment_run: str | None = None
     """Trend runs: a finished sentiment run (e.g. runs/fpb-minilm-lora) that scores every post; the mean score
     before each entry is tested as a predictor (`sentiment_index`) beside the baselines."""
@@ -244,6 +283,8 @@ class RunConfig(_Section):
             raise ValueError("adapter.target_modules does not apply to method 'freeze'")
         if (self.eval.sentiment_run or self.eval.sentiment_window) and self.data.source != "trend":
             raise ValueError("eval.sentiment_run needs data.source: trend (posts with prices)")
+        if (self.eval.threshold == "target_precision") != (self.eval.target_precision is not None):
+            raise ValueError("eval.threshold: target_precision and eval.target_precision go together")
         forecasting = ["naive_last", "naive_drift", "lstm"]
         if self.data.source == "windows":
             if "baselines" not in self.eval.model_fields_set:  # the classification default makes no sense here

@@ -39,6 +39,8 @@ TREND = "trend"
 """Posts labelled by the later price move; configured under data.trend (see data/trend.py)."""
 STOCKNET = "stocknet-acl18"
 """StockNet's tweets -> next-day movement task with its published protocol (see data/stocknet.py)."""
+SIGNAL = "signal"
+"""Dated news -> investment signal or not; configured under data.signal (see data/signal.py)."""
 
 
 def list_sources() -> dict[str, str]:
@@ -58,6 +60,10 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
         from fintune.data.trend import load_trend_splits
 
         return load_trend_splits(cfg)
+    if cfg.source == SIGNAL:
+        from fintune.data.signal import load_signal_splits
+
+        return load_signal_splits(cfg)
     if cfg.source == STOCKNET:
         from fintune.data.stocknet import load_stocknet_splits
 
@@ -74,7 +80,7 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
             test, _ = load_file(Path(cfg.test_source), cfg, labels)
             files.append(Path(cfg.test_source))
     else:
-        known = ", ".join([*SOURCES, TREND, STOCKNET])
+        known = ", ".join([*SOURCES, TREND, STOCKNET, SIGNAL])
         raise FintuneError(f"unknown dataset '{cfg.source}' in data.source (known: {known}; or a .csv/.jsonl path)")
     if cfg.test_source and cfg.source in SOURCES:
         raise FintuneError("data.test_source only applies when data.source is a file path")

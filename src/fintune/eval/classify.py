@@ -20,9 +20,13 @@ def evaluate_split(probs_of: Callable[[list[str]], np.ndarray], frame: pd.DataFr
     return metrics, probs
 
 
-def predictions_frame(frame: pd.DataFrame, probs: np.ndarray, labels: list[str]) -> pd.DataFrame:
+def predictions_frame(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], cut: float | None = None):
+    """The contract's columns; with a binary `cut` the prediction is labels[1] when its probability >= cut."""
     out = frame[["id", "text", "label"]].copy()
-    out["pred_label"] = [labels[i] for i in probs.argmax(axis=1)]
+    if cut is None:
+        out["pred_label"] = [labels[i] for i in probs.argmax(axis=1)]
+    else:
+        out["pred_label"] = np.where(probs[:, 1] >= cut, labels[1], labels[0])
     for j, label in enumerate(labels):
         out[f"prob_{label}"] = np.round(probs[:, j], 6)
     # Sources with time and asset (trend runs) keep them after the contract's columns: a price call is only

@@ -7,7 +7,14 @@ import html
 import json
 from pathlib import Path
 
-from fintune.report.table import BACKTEST_COLUMNS, COLUMNS, cell, result_rows, sentiment_index_line
+from fintune.report.table import (
+    BACKTEST_COLUMNS,
+    COLUMNS,
+    cell,
+    positive_class_line,
+    result_rows,
+    sentiment_index_line,
+)
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}
@@ -68,6 +75,7 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
         f"{html.escape(str(train.get('select_metric')))}; the test split was not used for any choice.</p>",
         "<h2>Test results beside baselines</h2>",
         _metric_table(metrics, run_label),
+        *([f'<p class="note">{html.escape(positive_class_line(metrics))}</p>'] if positive_class_line(metrics) else []),
         *(
             [f'<p class="note">{html.escape(sentiment_index_line(metrics["baselines"]["sentiment_index"]))}</p>']
             if "sentiment_index" in metrics.get("baselines", {})

@@ -97,3 +97,29 @@ def sentiment_index_plot(daily, prices: dict, boundaries: dict, path: Path, titl
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def pr_curve_plot(is_positive, p_positive, cut: float | None, path: Path, title: str) -> Path:
+    """Precision against recall over every cut; the chance line is the positive share, the dot the chosen cut."""
+    from sklearn.metrics import precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    if is_positive.any():
+        precision, recall, cuts = precision_recall_curve(is_positive, p_positive)
+        ax.plot(recall, precision, color="tab:blue", lw=1.5, label="model")
+        if cut is not None:
+            at = min(int(np.searchsorted(cuts, cut)), len(cuts) - 1)
+            ax.plot(recall[at], precision[at], "o", color="tab:red", label=f"cut {cut:.3f} (from validation)")
+    ax.axhline(float(np.mean(is_positive)), color="grey", ls="--", lw=1, label="chance (positive share)")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -18,8 +18,28 @@ def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
             (f"{run_label}, label scoring", metrics["test"]),
             (f"{run_label}, generate-and-parse ({gen['n_unparsed']} of {gen['n_total']} unparsed)", gen),
         ]
+    if "test_argmax" in metrics:  # a binary run with a validation-chosen cut: argmax below it, for contrast
+        cut = metrics["threshold"]["cut"]
+        rows = [
+            (f"{run_label}, cut {cut:.3f} from validation", metrics["test"]),
+            (f"{run_label}, argmax", metrics["test_argmax"]),
+        ]
     rows += [(f"baseline: {name}", block) for name, block in metrics.get("baselines", {}).items()]
     return rows
+
+
+def positive_class_line(metrics: dict) -> str | None:
+    """Binary runs: precision / recall / F1 of the second label, and the threshold-free PR-AUC and ROC-AUC."""
+    test = metrics["test"]
+    if len(test["labels"]) != 2 or test.get("pr_auc") is None:
+        return None
+    positive = test["labels"][1]
+    c = test["per_class"][positive]
+    rate = c["support"] / test["n"]
+    return (
+        f"'{positive}' class: precision {c['precision']:.4f}, recall {c['recall']:.4f}, F1 {c['f1']:.4f}; "
+        f"PR-AUC {test['pr_auc']:.4f} (chance: {rate:.4f}, the share of '{positive}'), ROC-AUC {test['roc_auc']:.4f}"
+    )
 
 
 def cell(block: dict, key: str) -> str:

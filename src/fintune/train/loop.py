@@ -103,7 +103,8 @@ def train_loop(
                 loss_sum = 0.0
                 for micro in groups[g]:
                     with autocast(precision, device):
-                        loss = model(**{k: v.to(device) for k, v in data.collate(micro).items()}).loss
+                        batch = {k: v.to(device) for k, v in data.collate(micro).items()}
+                        loss = _loss(model, batch, getattr(data, "class_weights", None))
                     (loss / len(groups[g])).backward()
                     loss_sum += loss.item() / len(groups[g])
                     state.samples += len(micro)
@@ -131,6 +132,15 @@ def train_loop(
     if best is not None:
         load_trainable_state(model, best)
     return state
+
+
+def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tensor:
+    """The model's own loss, or cross-entropy with per-class weights (rare classes count for more)."""
+    if class_weights is None:
+        return model(**batch).loss
+    labels = batch.pop("labels")
+    logits = model(**batch).logits.float()
+    return torch.nn.functional.cross_entropy(logits, labels, weight=class_weights.to(logits.device))
 
 
 def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console):

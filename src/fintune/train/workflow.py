@@ -18,10 +18,12 @@ from fintune.backtest import equity_curve_plot
 from fintune.config import RunConfig
 from fintune.data import load_splits
 from fintune.data.prompts import PromptTemplate
+from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.sentiment_index import check_sentiment_run, sentiment_index_for_run
+from fintune.eval.threshold import decide, ranking_scores
 from fintune.eval.trend_backtest import trend_backtest
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
@@ -33,8 +35,8 @@ from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
-from fintune.report.plots import confusion_matrix_plot, loss_plot
-from fintune.report.table import print_backtest, print_results, sentiment_index_line
+from fintune.report.plots import confusion_matrix_plot, loss_plot, pr_curve_plot
+from fintune.report.table import positive_class_line, print_backtest, print_results, sentiment_index_line
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.loop import LoopState, train_loop
 from fintune.train.precision import resolve_precision
@@ -56,6 +58,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         check_sentiment_run(Path(cfg.eval.sentiment_run))
     splits = load_splits(cfg.data)
     labels = splits.labels
+    if cfg.eval.threshold != "argmax" and len(labels) != 2:
+        raise FintuneError(f"eval.threshold '{cfg.eval.threshold}' needs two labels; this data has {labels}")
     st = splits.stats
     if "purged_train" in st:  # split by time
         removed = f"purged at the time boundaries: {st['purged_train'] + st['purged_validation']}"
@@ -107,15 +111,22 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     t_eval = time.perf_counter()
 
     # 4. evaluate the chosen weights, and the baselines on the very same split
-    metrics: dict = {"validation": evaluate_split(probs_of, splits.validation, labels)[0]}
+    metrics: dict = {}
+    metrics["validation"], val_probs = evaluate_split(probs_of, splits.validation, labels)
     if with_test:
         metrics["test"], test_probs = evaluate_split(probs_of, splits.test, labels)
+        if len(labels) == 2:  # binary: threshold-free ranking scores, and the validation-chosen cut if asked
+            metrics["test"].update(ranking_scores((splits.test["label"] == labels[1]).to_numpy(), test_probs[:, 1]))
+            if cfg.eval.threshold != "argmax":
+                decided = decide(cfg, splits.validation, val_probs, splits.test, test_probs, labels)
+                metrics["test_argmax"], metrics["test"] = metrics["test"], decided["test"]
+                metrics["threshold"] = decided["threshold"]
         if kind == "causal" and cfg.eval.generate:
             metrics["test_generate"] = generate_and_parse(model, tokenizer, splits.test, labels, cfg)
         metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
         if cfg.eval.sentiment_run:
             metrics["baselines"]["sentiment_index"] = sentiment_index_for_run(cfg, splits, run_dir.path)
-        predictions = predictions_frame(splits.test, test_probs, labels)
+        predictions = predictions_frame(splits.test, test_probs, labels, metrics.get("threshold", {}).get("cut"))
         predictions.to_csv(run_dir.path / "predictions.csv", index=False)
         if splits.prices:  # text labelled by later prices: trade the predictions
             metrics["backtest"], curves = trend_backtest(
@@ -168,12 +179,22 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
             run_dir.path / "plots" / "confusion_matrix.png",
             f"{cfg.name}: test confusion matrix",
         )
+        if len(labels) == 2:
+            pr_curve_plot(
+                (splits.test["label"] == labels[1]).to_numpy(),
+                test_probs[:, 1],
+                metrics.get("threshold", {}).get("cut"),
+                run_dir.path / "plots" / "pr_curve.png",
+                f"{cfg.name}: test precision-recall of '{labels[1]}'",
+            )
         if "backtest" in metrics:
             equity_curve_plot(curves, run_dir.path / "plots" / "equity.png", f"{cfg.name}: test period equity")
         write_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
     final = run_dir.finish()
     if with_test:
         print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
+        if positive_class_line(metrics):
+            print(positive_class_line(metrics))
         if "sentiment_index" in metrics["baselines"]:
             print(sentiment_index_line(metrics["baselines"]["sentiment_index"]))
         if "backtest" in metrics:
@@ -193,8 +214,15 @@ def _load_model(cfg: RunConfig, labels: list[str]):
 
 def _encode_training_set(kind: str, tokenizer, frame, labels: list[str], cfg: RunConfig):
     if kind == "causal":
+        if cfg.train.class_weights:
+            raise FintuneError("train.class_weights applies to encoder classifiers, not causal LMs")
         template = PromptTemplate.from_config(cfg.prompt, tokenizer)
         prompts = [template.render(text, labels) for text in frame["text"]]
         return EncodedInstructions(tokenizer, prompts, list(frame["label"]), cfg.data.max_length, template.chat)
     label_index = {label: i for i, label in enumerate(labels)}
-    return EncodedTexts(tokenizer, list(frame["text"]), [label_index[x] for x in frame["label"]], cfg.data.max_length)
+    ids = [label_index[x] for x in frame["label"]]
+    data = EncodedTexts(tokenizer, list(frame["text"]), ids, cfg.data.max_length)
+    if cfg.train.class_weights:  # balanced: n / (k * count), so every class weighs as much in total
+        counts = torch.bincount(torch.tensor(ids), minlength=len(labels)).float()
+        data.class_weights = len(ids) / (len(labels) * counts.clamp(min=1))
+    return data
