@@ -153,6 +153,19 @@ def predict(
 
 @app.command()
 @_user_errors
+def compare(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML: base config, overrides, axes, select."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the runs the sweep stands for; run nothing."),
+):
+    """Run a grid of configs (finished ones are skipped) -> leaderboard, paired tests, best.json, plots."""
+    _quiet_libraries()
+    from fintune.compare import compare as run_compare
+
+    run_compare(sweep_file, dry_run=dry_run)
+
+
+@app.command()
+@_user_errors
 def forecast(
     run_dir: Path = typer.Option(..., "--run", help="A finished forecasting run (data.source: windows)."),
     ticker: str = typer.Option(..., "--ticker", help="e.g. 2330.TW"),

@@ -74,3 +74,18 @@ def _mcc(cms: np.ndarray, k: int) -> np.ndarray:
     denom = np.sqrt((s**2 - (p**2).sum(axis=1)) * (s**2 - (t**2).sum(axis=1)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denom > 0, cov / denom, 0.0)
+
+
+def mcnemar_p(correct_a, correct_b) -> float:
+    """Exact McNemar test on paired predictions of the same examples: two-sided p-value that A and B are
+    equally often right, from the examples exactly one of them gets right (binomial, p = 1/2)."""
+    from scipy.stats import binom
+
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired predictions differ in length: {a.shape} vs {b.shape}")
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2 * binom.cdf(min(only_a, only_b), n, 0.5)))

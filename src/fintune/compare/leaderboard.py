@@ -1,0 +1,158 @@
+"""The leaderboard of a sweep, read only from its results/*.json: one row per setting (every axis but the seed),
+mean +- std over seeds, the first seed's bootstrap interval, the majority baseline as a row, and an exact
+McNemar test of every row against the chosen best on the same test examples. The best is chosen on the
+validation split, never on test; `best.json` says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fintune.compare.convergence import common_target, smoothed, time_to_target
+from fintune.eval.significance import mcnemar_p
+
+METRICS = ["accuracy", "f1_macro", "f1_weighted", "mcc"]
+SEED = "train.seed"
+
+
+def setting_of(record: dict) -> str:
+    axes = {k: v for k, v in record["run_info"]["axes"].items() if k != SEED}
+    return ", ".join(f"{k}={v}" for k, v in axes.items()) or "base"
+
+
+def build_rows(records: list[dict], select_metric: str, target_loss: float | None = None) -> list[dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        if record["run_info"]["status"] == "finished":
+            groups[setting_of(record)].append(record)
+    rows = []
+    for setting, runs in groups.items():
+        tests = [r["metrics"]["test"] for r in runs]
+        row = {"setting": setting, "seeds": len(runs), "runs": [r["run_info"]["run_dir"] for r in runs]}
+        for m in METRICS:
+            values = np.array([t[m] for t in tests], dtype=float)
+            row[m] = float(values.mean())
+            row[f"{m}_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
+            row[f"{m}_ci95"] = tests[0].get("ci95", {}).get(m)
+        row["validation"] = float(np.mean([r["metrics"]["validation"][select_metric] for r in runs]))
+        for key in ("pr_auc", "roc_auc"):
+            row[key] = float(np.mean([t[key] for t in tests])) if all(t.get(key) is not None for t in tests) else None
+        info = [r["train_info"] for r in runs]
+        row["trainable_params"] = info[0].get("trainable_params")
+        row["train_s"] = float(np.mean([i.get("runtime_s") or 0 for i in info]))
+        row["peak_rss_mb"] = float(np.max([i.get("peak_rss_mb") or 0 for i in info]))
+        rows.append(row)
+    rows.sort(key=lambda r: r["validation"], reverse=True)
+    if rows:
+        _paired_tests(rows)
+        _convergence(rows, groups, target_loss)
+    return rows
+
+
+def _correct(run_dir: str) -> pd.Series:
+    predictions = pd.read_csv(Path(run_dir) / "predictions.csv", dtype={"id": str})
+    return pd.Series((predictions["label"] == predictions["pred_label"]).to_numpy(), index=predictions["id"])
+
+
+def _paired_tests(rows: list[dict]) -> None:
+    """McNemar of each row's first seed against the best row's first seed, on the test examples both have."""
+    best = _correct(rows[0]["runs"][0])
+    rows[0]["p_vs_best"] = None
+    for row in rows[1:]:
+        other = _correct(row["runs"][0])
+        common = best.index.intersection(other.index)
+        row["p_vs_best"] = mcnemar_p(best[common].to_numpy(), other[common].to_numpy()) if len(common) else None
+
+
+def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float | None = None) -> None:
+    curves = {s: smoothed(g[0]["train_info"]["losses"])[1] for s, g in groups.items()}
+    target = target if target is not None else common_target(curves)
+    for row in rows:
+        first = groups[row["setting"]][0]["train_info"]
+        timed = time_to_target(first["losses"], first.get("runtime_s") or 0.0, target) if target else {}
+        row["target_loss"] = target
+        row["steps_to_target"], row["seconds_to_target"] = timed.get("steps"), timed.get("seconds")
+
+
+def best_record(rows: list[dict], select_metric: str) -> dict:
+    best = rows[0]
+    out = {
+        "setting": best["setting"],
+        "run": best["runs"][0],
+        "chosen_by": f"validation {select_metric} (mean over {best['seeds']} seed(s)); the test split chose nothing",
+        "validation": best["validation"],
+        "test": {m: best[m] for m in METRICS},
+        "test_ci95": {m: best[f"{m}_ci95"] for m in METRICS},
+    }
+    if len(rows) > 1:
+        runner = rows[1]
+        p = runner["p_vs_best"]
+        out["runner_up"] = {"setting": runner["setting"], "validation": runner["validation"], "p_test_mcnemar": p}
+        out["distinguishable"] = p is not None and p < 0.05
+        out["verdict"] = (
+            f"{best['setting']} leads on validation; on test it differs from {runner['setting']} "
+            + ("significantly" if out["distinguishable"] else "not significantly")
+            + (f" (McNemar p={p:.3g})" if p is not None else "")
+        )
+    return out
+
+
+def majority_row(records: list[dict]) -> dict | None:
+    for record in records:
+        block = record.get("metrics", {}).get("baselines", {}).get("majority")
+        if block:
+            return {"setting": "baseline: majority", **{m: block[m] for m in METRICS}}
+    return None
+
+
+def write_tables(folder: Path, rows: list[dict], majority: dict | None) -> None:
+    frame = pd.DataFrame([{k: v for k, v in r.items() if k != "runs"} for r in rows])
+    if majority:
+        frame = pd.concat([frame, pd.DataFrame([majority])], ignore_index=True)
+    frame.to_csv(folder / "leaderboard.csv", index=False)
+    (folder / "leaderboard.md").write_text(markdown(rows, majority), encoding="utf-8")
+
+
+def cell(row: dict, m: str) -> str:
+    text = f"{row[m]:.4f}"
+    if row.get(f"{m}_std") is not None:
+        text += f" ± {row[f'{m}_std']:.4f}"
+    ci = row.get(f"{m}_ci95")
+    return text + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def markdown(rows: list[dict], majority: dict | None) -> str:
+    head = "| setting | seeds | validation | " + " | ".join(METRICS) + " | p vs best | trainable | train s |"
+    lines = [head, "|" + "---|" * (len(METRICS) + 6)]
+    for row in rows:
+        p = "-" if row.get("p_vs_best") is None else f"{row['p_vs_best']:.3g}"
+        cells = " | ".join(cell(row, m) for m in METRICS)
+        lines.append(
+            f"| {row['setting']} | {row['seeds']} | {row['validation']:.4f} | {cells} | {p} | "
+            f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} |"
+        )
+    if majority:
+        lines.append(f"| {majority['setting']} | | | " + " | ".join(f"{majority[m]:.4f}" for m in METRICS) + " | | | |")
+    notes = [
+        "",
+        "Rows sorted by the validation metric (the test split chose nothing). Test metrics: mean ± std over seeds,",
+        "in brackets the first seed's bootstrap 95 % interval. p vs best: exact McNemar test of the first seeds'",
+        "test predictions against the best row's.",
+    ]
+    timed = [r for r in rows if r.get("target_loss") is not None]
+    if timed:
+        notes += ["", f"Training loss to {timed[0]['target_loss']:.4f} (smoothed over 20 steps):", ""]
+        notes += ["| setting | steps | seconds |", "|---|---|---|"]
+        notes += [
+            f"| {r['setting']} | {r['steps_to_target'] or '-'} | {r['seconds_to_target'] or '-'} |" for r in timed
+        ]
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_best(folder: Path, best: dict) -> None:
+    (folder / "best.json").write_text(json.dumps(best, indent=2), encoding="utf-8")

@@ -1,0 +1,162 @@
+"""A sweep file -> the grid of runs it stands for, run one after another, each result kept as JSON.
+
+base: configs/quickstart.yaml     # every run starts from it
+overrides: {train.epochs: 1}      # applied to every run
+axes:                             # every combination is one run
+  adapter.method: [lora, lora_plus]
+  train.seed: [1, 2, 3]
+select: {metric: f1_weighted, split: validation}
+
+Runs live in runs/<sweep>/runs/<run>/ and their results in runs/<sweep>/results/<run>.json. A run that
+already finished with the same resolved config is not run again, so a crashed or interrupted sweep
+continues where it stopped; a run that fails is recorded as failed and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from fintune.config import RunConfig, apply_override, validate_config
+from fintune.errors import FintuneError
+
+
+@dataclass
+class Sweep:
+    name: str
+    base: Path
+    overrides: dict
+    axes: dict[str, list]
+    select_metric: str = "f1_weighted"
+    target_loss: float | None = None
+    """The training loss every method is timed to (default: the highest final loss among the runs)."""
+    output_dir: Path = Path("runs")
+    runs: list[tuple[dict, RunConfig]] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.output_dir / self.name
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    path = Path(path)
+    if not path.is_file():
+        raise FintuneError(f"sweep file '{path}' not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
+    if "base" not in raw or not raw.get("axes"):
+        raise FintuneError(f"sweep file '{path}' needs `base` (a config) and `axes` (key: [values])")
+    for key, values in raw["axes"].items():
+        if not isinstance(values, list) or not values:
+            raise FintuneError(f"sweep file '{path}': axis '{key}' must be a non-empty list")
+    select = raw.get("select") or {}
+    if select.get("split", "validation") != "validation":
+        raise FintuneError(f"sweep file '{path}': select.split must be validation (the test split chooses nothing)")
+    base = Path(raw["base"])
+    sweep = Sweep(
+        name=str(raw.get("name") or path.stem),
+        base=base,
+        overrides=dict(raw.get("overrides") or {}),
+        axes={str(k): list(v) for k, v in raw["axes"].items()},
+        select_metric=select.get("metric", "f1_weighted"),
+        target_loss=raw.get("target_loss"),
+        output_dir=Path(raw.get("output_dir", "runs")),
+    )
+    sweep.runs = [(point, _run_config(sweep, point)) for point in grid(sweep.axes)]
+    return sweep
+
+
+def grid(axes: dict[str, list]) -> list[dict]:
+    """Every combination of the axes' values, in the order the file lists them."""
+    keys = list(axes)
+    return [dict(zip(keys, values)) for values in itertools.product(*(axes[k] for k in keys))]
+
+
+def run_name(sweep_name: str, point: dict) -> str:
+    """e.g. fpb-methods_method-lora_seed-1: the sweep, then each axis' last key part and value."""
+    parts = [f"{key.split('.')[-1]}-{value}" for key, value in point.items()]
+    return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in f"{sweep_name}_{'_'.join(parts)}")
+
+
+def _run_config(sweep: Sweep, point: dict) -> RunConfig:
+    if not sweep.base.is_file():
+        raise FintuneError(f"sweep base config '{sweep.base}' not found")
+    raw = yaml.safe_load(sweep.base.read_text(encoding="utf-8")) or {}
+    for key, value in {**sweep.overrides, **point}.items():
+        apply_override(raw, f"{key}={json.dumps(value)}")
+    raw["name"] = run_name(sweep.name, point)
+    raw["output_dir"] = str(sweep.folder / "runs")
+    cfg = validate_config(raw, f"sweep '{sweep.name}', run {point}")
+    if cfg.data.source == "windows":
+        raise FintuneError("fintune compare does not run forecasting (data.source: windows) configs yet")
+    return cfg
+
+
+def is_done(cfg: RunConfig) -> bool:
+    """Finished with exactly this resolved config (then it is not run again)."""
+    saved = cfg.run_dir / "config.yaml"
+    if not (cfg.run_dir / "metrics.json").is_file() or not saved.is_file():
+        return False
+    before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+    now = cfg.model_dump(mode="json")
+    before.pop("overwrite", None), now.pop("overwrite", None)  # how it was written, not what was run
+    return before == now
+
+
+def run_sweep(sweep: Sweep, say=print) -> list[dict]:
+    """Run what is not done yet; returns every run's result record (also written to results/<run>.json)."""
+    from fintune.train.workflow import run as run_workflow
+
+    results_dir = sweep.folder / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, (point, cfg) in enumerate(sweep.runs, start=1):
+        label = f"[{i}/{len(sweep.runs)}] {cfg.name}"
+        out = results_dir / f"{cfg.name}.json"
+        if is_done(cfg):
+            say(f"{label}: finished before, skipped")
+        else:
+            say(f"{label}: running")
+            t0 = time.perf_counter()
+            try:
+                # overwrite: a finished run with another config (the sweep file changed) is replaced
+                run_workflow(cfg.model_copy(update={"overwrite": True}))
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001 - a failed run is recorded; the sweep goes on
+                record = {"run_info": {"name": cfg.name, "axes": point, "status": "failed", "error": str(e)}}
+                record["run_info"]["traceback"] = traceback.format_exc(limit=3)
+                out.write_text(json.dumps(record, indent=2), encoding="utf-8")
+                say(f"{label}: FAILED after {time.perf_counter() - t0:.0f} s: {str(e).splitlines()[0]}")
+                records.append(record)
+                continue
+        record = result_record(cfg, point)
+        out.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        records.append(record)
+    return records
+
+
+def result_record(cfg: RunConfig, point: dict) -> dict:
+    """What the leaderboard reads about one finished run: run_info, train_info, meta_info, metrics."""
+    metrics = json.loads((cfg.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    train = metrics.get("train", {})
+    log_file = cfg.run_dir / "train_log.json"
+    return {
+        "run_info": {"name": cfg.name, "run_dir": str(cfg.run_dir), "axes": point, "status": "finished"},
+        "train_info": {
+            **{k: train.get(k) for k in ("runtime_s", "peak_rss_mb", "trainable_params", "total_params", "steps")},
+            "evals": train.get("evals", []),
+            "losses": json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else [],
+        },
+        "meta_info": {"config": cfg.model_dump(mode="json"), **metrics.get("meta", {})},
+        "metrics": {k: metrics[k] for k in ("test", "validation", "baselines", "threshold") if k in metrics},
+    }

@@ -1,0 +1,81 @@
+"""`fintune compare`: a sweep on the tiny model -> leaderboard, best.json chosen on validation, resumable."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fintune.compare.sweep import grid, load_sweep
+from fintune.eval.significance import mcnemar_p
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_mcnemar_on_a_known_case():
+    # B right on 10 examples A gets wrong, never the reverse: p = 2 * 0.5**10
+    a = [True] * 20 + [False] * 10
+    b = [True] * 30
+    assert mcnemar_p(a, b) == pytest.approx(2 * 0.5**10)
+    assert mcnemar_p(a, a) == 1.0
+    assert mcnemar_p([True, False], [False, True]) == 1.0  # one each way: no evidence either way
+
+
+def test_grid_expands_every_combination_in_file_order():
+    assert grid({"a": [1, 2], "b": ["x", "y"]}) == [
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+    ]
+
+
+def _sweep(tmp_path, tiny_overrides) -> Path:
+    overrides = dict(o.split("=", 1) for o in tiny_overrides if not o.startswith(("name=", "output_dir=")))
+    sweep = {
+        "name": "tiny-sweep",
+        "base": str(ROOT / "configs/quickstart.yaml"),
+        "output_dir": str(tmp_path / "runs"),
+        "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()} | {"train.epochs": 1},
+        "axes": {"adapter.method": ["lora", "lora_plus"], "train.seed": [1, 2]},
+        "select": {"metric": "f1_weighted", "split": "validation"},
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    return path
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "fintune", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tiny_overrides):
+    path = _sweep(tmp_path, tiny_overrides)
+    assert len(load_sweep(path).runs) == 4
+    dry = _run("compare", path, "--dry-run")
+    assert dry.returncode == 0 and "4 run(s)" in dry.stdout and not (tmp_path / "runs").exists()
+    res = _run("compare", path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    folder = tmp_path / "runs" / "tiny-sweep"
+    for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "best.json"):
+        assert (folder / name).is_file(), name
+    assert len(list((folder / "results").glob("*.json"))) == 4
+    best = json.loads((folder / "best.json").read_text())
+    assert best["chosen_by"].startswith("validation f1_weighted") and "p_test_mcnemar" in best["runner_up"]
+    table = (folder / "leaderboard.md").read_text()
+    assert "adapter.method=lora_plus" in table and "baseline: majority" in table and "±" in table
+    assert (folder / "plots" / "loss_curves.png").is_file() and (folder / "plots" / "confusion_matrices.png").is_file()
+
+    again = _run("compare", path)  # everything finished with the same config: nothing runs again
+    assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
+
+
+def test_a_sweep_that_selects_on_test_is_refused(tmp_path, tiny_overrides):
+    path = _sweep(tmp_path, tiny_overrides)
+    raw = yaml.safe_load(path.read_text())
+    raw["select"]["split"] = "test"
+    path.write_text(yaml.safe_dump(raw))
+    res = _run("compare", path, "--dry-run")
+    assert res.returncode == 2 and "select.split must be validation" in res.stderr
