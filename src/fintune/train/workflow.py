@@ -74,6 +74,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
 
     # 2. model and method
     kind, tokenizer, model = _load_model(cfg, labels)
+    if kind == "causal" and cfg.train.class_weights:
+        raise FintuneError("train.class_weights applies to encoder classifiers, not causal LMs")
     if cfg.train.gradient_checkpointing:
         # non-reentrant checkpointing also works when the embeddings are frozen (adapters)
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -214,8 +216,6 @@ def _load_model(cfg: RunConfig, labels: list[str]):
 
 def _encode_training_set(kind: str, tokenizer, frame, labels: list[str], cfg: RunConfig):
     if kind == "causal":
-        if cfg.train.class_weights:
-            raise FintuneError("train.class_weights applies to encoder classifiers, not causal LMs")
         template = PromptTemplate.from_config(cfg.prompt, tokenizer)
         prompts = [template.render(text, labels) for text in frame["text"]]
         return EncodedInstructions(tokenizer, prompts, list(frame["label"]), cfg.data.max_length, template.chat)
