@@ -159,7 +159,9 @@ def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best
     recent = [loss for _, e, loss in state.losses if e == state.epoch]
     train_loss = sum(recent) / max(1, len(recent))
     console.print(
-        f"epoch {state.epoch + 1}: train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}, "
-        f"{metric} {score:.4f}{' (best)' if improved else ''}" + ("; stopping early" if state.stopped_early else "")
+        f"epoch {state.epoch + 1}: train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}"
+        + ("" if metric == "loss" else f", {metric} {score:.4f}")
+        + (" (best)" if improved else "")
+        + ("; stopping early" if state.stopped_early else "")
     )
     return best
