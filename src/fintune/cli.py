@@ -249,6 +249,12 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
     from fintune.config import DataConfig
     from fintune.data import load_splits
 
+    if name == "windows":  # forecasting: windows, not labels
+        from fintune.data.windows import load_window_splits
+
+        windows = load_window_splits(DataConfig(source=name))
+        print(f"windows of {', '.join(windows.bars)}, fields {windows.fields}: {windows.stats}")
+        return
     splits = load_splits(DataConfig(source=name))
     print(f"{name}: labels {splits.labels}")
     for split in ("train", "validation", "test"):

@@ -48,6 +48,8 @@ def list_sources() -> dict[str, str]:
         **{name: s.description for name, s in SOURCES.items()},
         TREND: "posts -> later price move (configured under data.trend)",
         STOCKNET: "StockNet ACL18: 5 days of tweets -> next-day up/down, published split",
+        SIGNAL: "dated news -> investment signal or none (configured under data.signal)",
+        "windows": "past N days of OHLCV -> next M days, forecasting (configured under data.windows)",
     }
 
 
