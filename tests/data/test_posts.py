@@ -41,3 +41,17 @@ def test_reddit_posts_are_routed_by_subreddit():
     assert set(posts["asset"]) == {"BTC", "ETH", "DOGE"}
     assert str(posts["timestamp"].dt.tz) == "UTC" and posts["timestamp"].is_monotonic_increasing
     assert not posts["source"].str.contains("CryptoCurrencies").any()
+
+
+def test_posts_without_an_asset_column_are_routed_by_their_cashtags(tmp_path):
+    path = tmp_path / "tweets.csv"
+    path.write_text(
+        "timestamp,text\n"
+        "2020-01-02T10:00:00Z,$AAPL and $MSFT both up\n"
+        "2020-01-02T11:00:00Z,no ticker here\n"
+        "2020-01-02T12:00:00Z,$AAPL again $AAPL\n",
+        encoding="utf-8",
+    )
+    posts = load_posts_file(path)
+    assert sorted(zip(posts["id"], posts["asset"])) == [("0:AAPL", "AAPL"), ("0:MSFT", "MSFT"), ("2:AAPL", "AAPL")]
+    assert str(posts["timestamp"].dt.tz) == "UTC"

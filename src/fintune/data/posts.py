@@ -111,11 +111,14 @@ def load_crypto_news(asset: str = "BTC") -> pd.DataFrame:
 
 
 def load_posts_file(path: str | Path, asset: str | None = None) -> pd.DataFrame:
-    """Any CSV / JSONL with `timestamp` (ISO or epoch seconds; naive = UTC), `text` and `asset` (or `asset=`)."""
+    """Any CSV / JSONL with `timestamp` (ISO or epoch seconds; naive = UTC), `text` and `asset` (or `asset=`).
+
+    Without an `asset` column a post is routed by its cashtags: `$AAPL and $MSFT` counts for both, a post
+    without one for none.
+    """
     path = Path(path)
     frame = read_table(path)
-    needed = {"timestamp": "timestamp", "text": "text"} | ({} if asset else {"asset": "asset"})
-    require_columns(frame, path, needed)
+    require_columns(frame, path, {"timestamp": "timestamp", "text": "text"})
     stamps = frame["timestamp"].astype(str).str.strip()
     numeric = pd.to_numeric(stamps, errors="coerce")
     parsed = pd.to_datetime(numeric, unit="s", utc=True).where(numeric.notna())
@@ -124,10 +127,16 @@ def load_posts_file(path: str | Path, asset: str | None = None) -> pd.DataFrame:
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         raise FintuneError(f"posts file '{path}', row {row + 2}: cannot read timestamp {stamps.iloc[row]!r}")
+    ids = frame["id"].astype(str) if "id" in frame.columns else pd.Series([str(i) for i in range(len(frame))])
+    frame = frame.assign(id=ids.to_numpy(), timestamp=parsed.to_numpy())
+    if not asset and "asset" not in frame.columns:
+        tags = frame["text"].astype(str).map(lambda t: sorted(set(cashtags(t))))
+        frame = frame.assign(asset=tags).explode("asset").dropna(subset=["asset"]).reset_index(drop=True)
+        frame["id"] = frame["id"] + ":" + frame["asset"]  # one post, several assets: ids stay unique
     out = pd.DataFrame(
         {
-            "id": frame["id"].astype(str) if "id" in frame.columns else [str(i) for i in range(len(frame))],
-            "timestamp": parsed,
+            "id": frame["id"],
+            "timestamp": frame["timestamp"],
             "asset": asset if asset else frame["asset"].astype(str),
             "text": frame["text"].astype(str),
             "source": path.name,
