@@ -61,7 +61,7 @@ def load_sweep(path: str | Path) -> Sweep:
     select = raw.get("select") or {}
     if select.get("split", "validation") != "validation":
         raise FintuneError(f"sweep file '{path}': select.split must be validation (the test split chooses nothing)")
-    base = Path(raw["base"])
+    base = _find_base(Path(raw["base"]), path)
     sweep = Sweep(
         name=str(raw.get("name") or path.stem),
         base=base,
@@ -73,6 +73,17 @@ def load_sweep(path: str | Path) -> Sweep:
     )
     sweep.runs = [(point, _run_config(sweep, point)) for point in grid(sweep.axes)]
     return sweep
+
+
+def _find_base(base: Path, sweep_file: Path) -> Path:
+    """`base` as given (relative to the working directory), else relative to the sweep file's folder or one of
+    its parents, so `fintune compare configs/compare/x.yaml` also works from outside the repository."""
+    if base.is_absolute() or base.is_file():
+        return base
+    for folder in [sweep_file.resolve().parent, *sweep_file.resolve().parents]:
+        if (folder / base).is_file():
+            return folder / base
+    return base
 
 
 def grid(axes: dict[str, list]) -> list[dict]:
