@@ -94,3 +94,11 @@ def test_a_sentiment_run_without_positive_and_negative_is_refused_before_trainin
     res = _run("run", CONFIG, f"eval.sentiment_run={fake}", f"output_dir={tmp_path / 'runs'}")
     assert res.returncode == 2 and "needs 'positive' and 'negative'" in res.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_posts_entering_together_count_once_in_the_information_coefficient():
+    index = pd.Series([0.1, 0.1, 0.1, 0.2, 0.3, 0.4])
+    forward = pd.Series([1.0, 1.0, 1.0, 2.0, 3.0, 5.0])
+    keys = pd.DataFrame({"asset": "BTC", "entry_time": [1, 1, 1, 2, 3, 4]})
+    assert information_coefficient(index, forward, keys)["n"] == 4
+    assert information_coefficient(index, forward)["n"] == 6

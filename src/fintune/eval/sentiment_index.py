@@ -97,10 +97,17 @@ def to_labels(index: pd.Series, cuts: tuple[float, float], fallback: str) -> lis
     return list(np.where(index.isna(), fallback, out))
 
 
-def information_coefficient(index: pd.Series, forward_return: pd.Series) -> dict:
-    """Spearman rank correlation of the index with the forward return, with its two-sided p-value."""
+def information_coefficient(index: pd.Series, forward_return: pd.Series, keys: pd.DataFrame | None = None) -> dict:
+    """Spearman rank correlation of the index with the forward return, with its two-sided p-value.
+
+    With `keys` (asset, entry_time), examples that enter together count once: they share both the index and
+    the forward return, and counting each post would claim a significance the days do not have.
+    """
     from scipy.stats import spearmanr
 
+    if keys is not None:
+        first = ~keys.duplicated()
+        index, forward_return = index[first], forward_return[first]
     known = index.notna() & forward_return.notna()
     if known.sum() < 3 or index[known].nunique() < 2:
         return {"ic": None, "p_value": None, "n": int(known.sum())}
@@ -137,8 +144,11 @@ def evaluate_sentiment_index(
         "cut_points": [round(c, 6) if np.isfinite(c) else None for c in cuts],
         "n_posts_scored": int(len(scored)),
         "n_without_posts": int(at_test["sentiment_index"].isna().sum()),
-        "ic_train": information_coefficient(at_train, train["forward_return"]),
-        "ic_test": information_coefficient(at_test["sentiment_index"], test["forward_return"]),
+        # one value per (asset, entry): the posts entering together share the index and the move
+        "ic_train": information_coefficient(at_train, train["forward_return"], train[["asset", "entry_time"]]),
+        "ic_test": information_coefficient(
+            at_test["sentiment_index"], test["forward_return"], test[["asset", "entry_time"]]
+        ),
     }
     return block, daily_index(scored)
 

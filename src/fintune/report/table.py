@@ -100,5 +100,6 @@ def sentiment_index_line(block: dict) -> str:
 
     return (
         f"sentiment index of {block['sentiment_run']} ({block['n_posts_scored']:,} posts, {block['window']} window): "
-        f"rank IC with the forward return: train {ic(block['ic_train'])}, test {ic(block['ic_test'])}"
+        f"rank IC with the forward return (one per asset and entry): train {ic(block['ic_train'])}, "
+        f"test {ic(block['ic_test'])}"
     )
