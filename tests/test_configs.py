@@ -7,7 +7,8 @@ import pytest
 from fintune.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((ROOT / "configs").rglob("*.yaml"))
+SWEEPS = sorted((ROOT / "configs" / "compare").glob("*.yaml"))
+SHIPPED = sorted(set((ROOT / "configs").rglob("*.yaml")) - set(SWEEPS))
 FAMILIES = ("llama", "qwen2", "mistral", "gpt2", "baichuan2", "chatglm3")
 METHODS = ("lora", "lora_plus", "qlora")
 
@@ -26,6 +27,15 @@ def test_config_validates_and_its_first_line_runs_it(path):
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("# fintune run "), f"{_rel(path)}: first line must be the command that runs it"
     assert first.split()[3] == _rel(path), f"{_rel(path)}: its first line runs another file: {first!r}"
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=_rel)
+def test_sweep_expands_and_its_first_line_runs_it(path):
+    from fintune.compare.sweep import load_sweep
+
+    assert load_sweep(path).runs  # every run's config validates
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == f"# fintune compare {_rel(path)}", f"{_rel(path)}: first line must be the command that runs it"
 
 
 def test_config_names_are_unique():
