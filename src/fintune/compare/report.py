@@ -20,7 +20,7 @@ from fintune.compare.leaderboard import (
 from fintune.compare.plots import confusion_matrices, loss_curves, metric_bars
 from fintune.compare.sweep import Sweep
 from fintune.errors import FintuneError
-from fintune.report.html import STYLE, img_tag
+from fintune.report.html import img_tag, write_page
 
 
 def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
@@ -84,11 +84,7 @@ def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed) -> No
         "<h2>Plots</h2>",
         *(img_tag(p) for p in plots),
     ]
-    page = (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(sweep.name)}</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
-    )
-    (folder / "leaderboard.html").write_text(page, encoding="utf-8")
+    write_page(folder / "leaderboard.html", sweep.name, parts)
 
 
 def _cell(row: dict, m: str) -> str:

@@ -22,7 +22,7 @@ from fintune.config import DataConfig, SignalConfig
 from fintune.data.dataset import LabeledSplits
 from fintune.data.locate import locate
 from fintune.data.tables import read_table, require_columns
-from fintune.data.time_splits import split_by_time
+from fintune.data.time_splits import limit_samples, split_by_time
 from fintune.errors import FintuneError
 
 SIGNAL_LABELS = ["none", "signal"]
@@ -48,10 +48,7 @@ def load_signal_splits(cfg: DataConfig) -> LabeledSplits:
         embargo,
         day(spec.test_end) if spec.test_end else None,
     )
-    if cfg.max_train_samples:  # the most recent ones: closest in time to what is predicted
-        train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
-    if cfg.max_eval_samples:
-        validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    train, validation, test = limit_samples(train, validation, test, cfg)
     stats["label_definition"] = spec.label
     stats["n_articles"] = int(len(news))
     stats["n_dropped_undated"] = int(news.attrs.get("undated", 0))

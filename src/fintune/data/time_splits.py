@@ -78,3 +78,13 @@ def _span(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "nothing"
     return f"{frame['timestamp'].min():%Y-%m-%d %H:%M} .. {frame['timestamp'].max():%Y-%m-%d %H:%M}"
+
+
+def limit_samples(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, cfg):
+    """data.max_train_samples keeps the most recent training examples (closest in time to what is predicted);
+    data.max_eval_samples the first validation and test ones."""
+    if cfg.max_train_samples:
+        train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
+    if cfg.max_eval_samples:
+        validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    return train, validation, test

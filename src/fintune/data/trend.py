@@ -17,7 +17,7 @@ from fintune.config import DataConfig, TrendConfig
 from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
 from fintune.data.dataset import LabeledSplits
 from fintune.data.post_filters import filter_posts
-from fintune.data.time_splits import split_by_time
+from fintune.data.time_splits import limit_samples, split_by_time
 from fintune.errors import FintuneError
 
 
@@ -47,10 +47,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
         embargo,
         _timestamp(trend.test_end) if trend.test_end else None,
     )
-    if cfg.max_train_samples:  # the most recent ones: closest in time to what is predicted
-        train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
-    if cfg.max_eval_samples:
-        validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    train, validation, test = limit_samples(train, validation, test, cfg)
     stats["horizon"] = str(horizon)
     stats["n_posts"] = int(len(posts))
     if dropped:

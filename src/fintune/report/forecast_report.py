@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from fintune.report.html import STYLE, img_tag
+from fintune.report.html import img_tag, write_page
 from fintune.report.table import wide_console
 
 COLUMNS = [
@@ -97,13 +97,7 @@ def write_forecast_report(run_dir: Path, metrics: dict, config_yaml: str, run_la
         "<h2>Environment</h2>",
         f"<pre>{html.escape(json.dumps(metrics.get('meta', {}), indent=2))}</pre>",
     ]
-    page = (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run_dir.name)}</title>'
-        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
-    )
-    out = run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    return write_page(run_dir / "report.html", run_dir.name, parts)
 
 
 def _per_ticker(metrics: dict) -> str:

@@ -99,10 +99,14 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
         "<h2>Environment</h2>",
         f"<pre>{html.escape(json.dumps(metrics.get('meta', {}), indent=2))}</pre>",
     ]
+    return write_page(run_dir / "report.html", run_dir.name, parts)
+
+
+def write_page(path: Path, title: str, parts: list[str]) -> Path:
+    """A self-contained page: the parts (HTML strings) under one title, in the reports' style."""
     page = (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run_dir.name)}</title>'
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
     )
-    out = run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -6,7 +6,6 @@ a report.
 from __future__ import annotations
 
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from fintune.report.forecast_report import print_forecast, write_forecast_report
 from fintune.report.kline import kline_chart
 from fintune.report.plots import loss_plot
 from fintune.train.batching import EncodedInstructions
-from fintune.train.loop import train_loop
+from fintune.train.loop import train_loop, train_summary
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 
@@ -107,28 +106,19 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
         predictions[f"pred_close_{name}"] = days["pred_close"].to_numpy()
     t_end = time.perf_counter()
 
-    last = [loss for _, _, loss in state.losses[-20:]]
-    metrics["train"] = {
-        "runtime_s": round(state.elapsed_s, 2),
-        "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
-        "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "trainable_params": trainable,
-        "total_params": total,
-        "final_loss": round(sum(last) / max(1, len(last)), 6),
-        "steps": state.step,
-        "best_epoch": state.best_epoch,
-        "select_metric": "loss",
-        "precision": precision,
-        "model_kind": "causal",
-        "stopped_early": state.stopped_early,
-        "evals": state.evals,
-        "wall_s": {
+    metrics["train"] = train_summary(
+        state,
+        trainable,
+        total,
+        precision,
+        select_metric="loss",
+        model_kind="causal",
+        wall_s={
             "setup": round(t_train - t_start, 2),
             "train": round(t_eval - t_train, 2),
             "evaluate": round(t_end - t_eval, 2),
         },
-    }
+    )
     metrics["data"] = {"source": "windows", "fields": splits.fields, **st}
     metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())
 

@@ -134,6 +134,28 @@ def train_loop(
     return state
 
 
+def train_summary(state: LoopState, trainable: int, total: int, precision: str, **extra) -> dict:
+    """The `train` block of metrics.json common to every workflow; `extra` adds the workflow's own keys."""
+    import resource
+
+    last = [loss for _, _, loss in state.losses[-20:]]
+    return {
+        "runtime_s": round(state.elapsed_s, 2),
+        "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
+        "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "trainable_params": trainable,
+        "total_params": total,
+        "final_loss": round(sum(last) / max(1, len(last)), 6),
+        "steps": state.step,
+        "best_epoch": state.best_epoch,
+        "precision": precision,
+        "stopped_early": state.stopped_early,
+        "evals": state.evals,
+        **extra,
+    }
+
+
 def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tensor:
     """The model's own loss, or cross-entropy with per-class weights (rare classes count for more)."""
     if class_weights is None:

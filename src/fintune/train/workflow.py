@@ -6,7 +6,6 @@ This is the only place a run is composed; each step is a call into the package t
 from __future__ import annotations
 
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot, pr_curve_plot
 from fintune.report.table import positive_class_line, print_backtest, print_results, sentiment_index_line
 from fintune.train.batching import EncodedInstructions, EncodedTexts
-from fintune.train.loop import LoopState, train_loop
+from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 
@@ -136,29 +135,20 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
             )
     t_end = time.perf_counter()
 
-    last = [loss for _, _, loss in state.losses[-20:]]
-    metrics["train"] = {
-        "runtime_s": round(state.elapsed_s, 2),
-        "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
-        "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "trainable_params": trainable,
-        "total_params": total,
-        "final_loss": round(sum(last) / max(1, len(last)), 6),
-        "steps": state.step,
-        "best_epoch": state.best_epoch,
-        "select_metric": cfg.eval.select_metric,
-        "precision": precision,
-        "model_kind": kind,
-        "pooling": resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
-        "stopped_early": state.stopped_early,
-        "evals": state.evals,
-        "wall_s": {
+    metrics["train"] = train_summary(
+        state,
+        trainable,
+        total,
+        precision,
+        select_metric=cfg.eval.select_metric,
+        model_kind=kind,
+        pooling=resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
+        wall_s={
             "setup": round(t_train - t_start, 2),
             "train": round(t_eval - t_train, 2),
             "evaluate": round(t_end - t_eval, 2),
         },
-    }
+    )
     metrics["data"] = {
         "source": splits.name,
         "labels": labels,
