@@ -59,5 +59,6 @@ def decide(cfg, validation: pd.DataFrame, val_probs: np.ndarray, test: pd.DataFr
     )
     block = thresholded_block(test, test_probs, labels, cut)
     block.update(ranking_scores((test["label"] == positive).to_numpy(), test_probs[:, 1]))
-    info = {"rule": cfg.eval.threshold, "cut": round(cut, 6), "chosen_on": "validation", "validation": achieved}
+    # unrounded: predictions.csv applies this very cut, and a rounded one can flip probabilities next to it
+    info = {"rule": cfg.eval.threshold, "cut": cut, "chosen_on": "validation", "validation": achieved}
     return {"test": block, "threshold": info}
