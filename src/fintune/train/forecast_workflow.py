@@ -111,13 +111,9 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
         trainable,
         total,
         precision,
+        (t_start, t_train, t_eval, t_end),
         select_metric="loss",
         model_kind="causal",
-        wall_s={
-            "setup": round(t_train - t_start, 2),
-            "train": round(t_eval - t_train, 2),
-            "evaluate": round(t_end - t_eval, 2),
-        },
     )
     metrics["data"] = {"source": "windows", "fields": splits.fields, **st}
     metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())

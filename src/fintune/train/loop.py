@@ -134,8 +134,11 @@ def train_loop(
     return state
 
 
-def train_summary(state: LoopState, trainable: int, total: int, precision: str, **extra) -> dict:
-    """The `train` block of metrics.json common to every workflow; `extra` adds the workflow's own keys."""
+def train_summary(
+    state: LoopState, trainable: int, total: int, precision: str, times: tuple[float, ...], **extra
+) -> dict:
+    """The `train` block of metrics.json common to every workflow; `times` are perf_counter() readings at the
+    start, when training began, when it ended and when evaluation ended; `extra` adds the workflow's own keys."""
     import resource
 
     last = [loss for _, _, loss in state.losses[-20:]]
@@ -152,6 +155,11 @@ def train_summary(state: LoopState, trainable: int, total: int, precision: str, 
         "precision": precision,
         "stopped_early": state.stopped_early,
         "evals": state.evals,
+        "wall_s": {
+            "setup": round(times[1] - times[0], 2),
+            "train": round(times[2] - times[1], 2),
+            "evaluate": round(times[3] - times[2], 2),
+        },
         **extra,
     }
 

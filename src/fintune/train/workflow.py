@@ -140,14 +140,10 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         trainable,
         total,
         precision,
+        (t_start, t_train, t_eval, t_end),
         select_metric=cfg.eval.select_metric,
         model_kind=kind,
         pooling=resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
-        wall_s={
-            "setup": round(t_train - t_start, 2),
-            "train": round(t_eval - t_train, 2),
-            "evaluate": round(t_end - t_eval, 2),
-        },
     )
     metrics["data"] = {
         "source": splits.name,
