@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fintune.compare.convergence import time_to_val_target, val_target
 from fintune.compare.sweep import grid, load_sweep
 from fintune.eval.significance import mcnemar_p
 
@@ -32,13 +33,23 @@ def test_grid_expands_every_combination_in_file_order():
     ]
 
 
+def test_validation_target_is_the_worst_best_loss_and_is_timed_on_the_training_clock():
+    fast = [(10, 1.0, 0.9), (20, 2.0, 0.5), (30, 3.0, 0.45)]
+    slow = [(10, 1.5, 0.95), (20, 3.0, 0.7), (30, 4.5, 0.6)]  # its best, 0.6, is the common target
+    target = val_target([fast, slow])
+    assert target == pytest.approx(0.6)
+    assert time_to_val_target(fast, target) == {"steps": 20, "seconds": 2.0}
+    assert time_to_val_target(slow, target) == {"steps": 30, "seconds": 4.5}
+    assert time_to_val_target(slow, 0.1) == {"steps": None, "seconds": None}
+
+
 def _sweep(tmp_path, tiny_overrides) -> Path:
     overrides = dict(o.split("=", 1) for o in tiny_overrides if not o.startswith(("name=", "output_dir=")))
     sweep = {
         "name": "tiny-sweep",
         "base": str(ROOT / "configs/quickstart.yaml"),
         "output_dir": str(tmp_path / "runs"),
-        "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()} | {"train.epochs": 1},
+        "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()} | {"train.epochs": 1, "train.eval_steps": 1},
         "axes": {"adapter.method": ["lora", "lora_plus"], "train.seed": [1, 2]},
         "select": {"metric": "f1_weighted", "split": "validation"},
     }
@@ -66,7 +77,9 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert best["chosen_by"].startswith("validation f1_weighted") and "p_test_mcnemar" in best["runner_up"]
     table = (folder / "leaderboard.md").read_text()
     assert "adapter.method=lora_plus" in table and "baseline: majority" in table and "±" in table
-    assert (folder / "plots" / "loss_curves.png").is_file() and (folder / "plots" / "confusion_matrices.png").is_file()
+    assert "Validation loss to" in table  # eval_steps gave every run a validation curve to time
+    for plot in ("loss_curves", "confusion_matrices", "f1_weighted", "acc_vs_params", "acc_vs_time"):
+        assert (folder / "plots" / f"{plot}.png").is_file(), plot
 
     again = _run("compare", path)  # everything finished with the same config: nothing runs again
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4

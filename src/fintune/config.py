@@ -218,6 +218,9 @@ class TrainConfig(_Section):
     """Stop after this many epochs without a better validation score (None: never)."""
     save_steps: int = Field(100, ge=1)
     """Write a resumable checkpoint every N optimizer steps."""
+    eval_steps: int | None = Field(None, ge=1)
+    """Also measure validation loss every N optimizer steps (a finer curve for steps-to-target-loss comparisons;
+    the best epoch is still chosen at epoch ends). None: at epoch ends only."""
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     """bf16 autocast for training where the hardware supports it natively (auto), or force one."""
     num_threads: int | None = Field(None, ge=1)
@@ -265,6 +268,23 @@ class EvalConfig(_Section):
     """How far back the sentiment index averages posts (default: data.trend.per_period, else 1D)."""
 
 
+class TrackingConfig(_Section):
+    """Optional experiment tracking of every run, beside (never instead of) metrics.json and the report.
+
+    Needs `pip install 'fintune[tracking]'`. Off by default so a plain run writes nothing outside its folder.
+    """
+
+    tensorboard: bool = False
+    """Write TensorBoard event files to <run dir>/tensorboard/: per-step training loss and learning rate (train/lr),
+    validation metrics, final test metrics, the resolved config as text."""
+    mlflow: bool = False
+    """Log the run to MLflow: the resolved config as params, the same metrics as TensorBoard."""
+    mlflow_uri: str | None = None
+    """MLflow tracking URI; default sqlite:///<output_dir>/mlflow.db (a local SQLite file, no server)."""
+    experiment: str | None = None
+    """MLflow experiment the run is filed under (default: fintune)."""
+
+
 class RunConfig(_Section):
     name: str = Field("fpb-minilm-lora", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     output_dir: str = "runs"
@@ -276,6 +296,7 @@ class RunConfig(_Section):
     train: TrainConfig = TrainConfig()
     prompt: PromptConfig = PromptConfig()
     eval: EvalConfig = EvalConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     @model_validator(mode="after")
     def _check_combinations(self) -> RunConfig:

@@ -1,8 +1,11 @@
-"""How fast each run's training loss comes down: steps and seconds to a common target loss.
+"""How fast each run's loss comes down: steps and seconds to a common target loss.
 
-The target is the highest final (smoothed) training loss among the runs unless the sweep names one, so every
-run reaches it and the comparison is about speed, not about where each one ends. Seconds are the run's
-training time pro-rated by steps (the step time is constant within a run).
+Training loss: the target is the highest final (smoothed) training loss among the runs unless the sweep names
+one, so every run reaches it and the comparison is about speed, not about where each one ends. Seconds are the
+run's training time pro-rated by steps (the step time is constant within a run).
+
+Validation loss (runs with `train.eval_steps`): the target is the highest of the runs' lowest validation losses,
+the best loss every run reaches; seconds are the training clock at that evaluation (evaluation time excluded).
 """
 
 from __future__ import annotations
@@ -36,3 +39,16 @@ def time_to_target(losses: list, runtime_s: float, target: float) -> dict:
     step = int(steps[reached[0]])
     total = int(steps[-1]) if len(steps) else 1
     return {"steps": step, "seconds": round(runtime_s * step / max(total, 1), 1)}
+
+
+def val_target(curves: list[list]) -> float | None:
+    """The highest of the runs' lowest validation losses (curves of (step, seconds, loss) rows)."""
+    lows = [min(loss for _, _, loss in c) for c in curves if c]
+    return float(max(lows)) if lows else None
+
+
+def time_to_val_target(curve: list, target: float) -> dict:
+    for step, seconds, loss in curve:
+        if loss <= target + 1e-12:
+            return {"steps": int(step), "seconds": round(float(seconds), 1)}
+    return {"steps": None, "seconds": None}

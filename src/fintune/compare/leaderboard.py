@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fintune.compare.convergence import common_target, smoothed, time_to_target
+from fintune.compare.convergence import common_target, smoothed, time_to_target, time_to_val_target, val_target
 from fintune.eval.significance import mcnemar_p
 
 METRICS = ["accuracy", "f1_macro", "f1_weighted", "mcc"]
@@ -77,6 +77,13 @@ def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float 
         timed = time_to_target(first["losses"], first.get("runtime_s") or 0.0, target) if target else {}
         row["target_loss"] = target
         row["steps_to_target"], row["seconds_to_target"] = timed.get("steps"), timed.get("seconds")
+    val_curves = {s: g[0]["train_info"].get("val_curve") or [] for s, g in groups.items()}
+    if all(len(c) > 1 for c in val_curves.values()):  # eval_steps gave a curve, not just epoch ends
+        val = val_target(list(val_curves.values()))
+        for row in rows:
+            timed = time_to_val_target(val_curves[row["setting"]], val)
+            row["val_target_loss"] = val
+            row["steps_to_val_target"], row["seconds_to_val_target"] = timed["steps"], timed["seconds"]
 
 
 def best_record(rows: list[dict], select_metric: str) -> dict:
@@ -150,6 +157,13 @@ def markdown(rows: list[dict], majority: dict | None) -> str:
         notes += ["| setting | steps | seconds |", "|---|---|---|"]
         notes += [
             f"| {r['setting']} | {r['steps_to_target'] or '-'} | {r['seconds_to_target'] or '-'} |" for r in timed
+        ]
+    val = [r for r in rows if r.get("val_target_loss") is not None]
+    if val:
+        notes += ["", f"Validation loss to {val[0]['val_target_loss']:.4f} (the highest of the runs' best):", ""]
+        notes += ["| setting | steps | training seconds |", "|---|---|---|"]
+        notes += [
+            f"| {r['setting']} | {r['steps_to_val_target'] or '-'} | {r['seconds_to_val_target'] or '-'} |" for r in val
         ]
     return "\n".join(lines + notes) + "\n"
 

@@ -14,16 +14,21 @@ from fintune.compare.convergence import smoothed  # noqa: E402
 
 
 def loss_curves(records_by_setting: dict[str, dict], target: float | None, path: Path) -> Path:
+    """Training loss (solid, smoothed) and, where measured, validation loss (dashed markers) per setting."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for setting, record in records_by_setting.items():
         steps, curve = smoothed(record["train_info"]["losses"])
-        if len(curve):
-            ax.plot(steps, curve, lw=1.4, label=setting)
+        if not len(curve):
+            continue
+        (line,) = ax.plot(steps, curve, lw=1.4, label=setting)
+        val = record["train_info"].get("val_curve") or []
+        if val:
+            ax.plot([s for s, _, _ in val], [v for _, _, v in val], "o--", ms=3, lw=1, color=line.get_color())
     if target is not None:
         ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:.3f}")
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training loss (20-step mean)")
-    ax.set_title("training loss, first seed of each setting")
+    ax.set_ylabel("loss (training: 20-step mean; dashed: validation)")
+    ax.set_title("loss curves, first seed of each setting")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
@@ -56,6 +61,23 @@ def metric_bars(rows: list[dict], metric: str, path: Path) -> Path:
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"test {metric} (whiskers: bootstrap 95 % interval of the first seed)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def tradeoff(rows: list[dict], metric: str, x_key: str, x_label: str, path: Path, log_x: bool = False) -> Path:
+    """Test metric against a cost (trainable parameters, training seconds): what each point of accuracy costs."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for row in rows:
+        x, y = row.get(x_key) or 0, row[metric]
+        lo, hi = row.get(f"{metric}_ci95") or (y, y)
+        ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3, label=row["setting"])
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"test {metric} vs {x_label} (whiskers: bootstrap 95 %)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return _save(fig, path)
 
 

@@ -17,7 +17,7 @@ from fintune.compare.leaderboard import (
     write_best,
     write_tables,
 )
-from fintune.compare.plots import confusion_matrices, loss_curves, metric_bars
+from fintune.compare.plots import confusion_matrices, loss_curves, metric_bars, tradeoff
 from fintune.compare.sweep import Sweep
 from fintune.errors import FintuneError
 from fintune.report.html import img_tag, write_page
@@ -37,11 +37,14 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     for record in records:
         if record["run_info"]["status"] == "finished":
             first.setdefault(setting_of(record), record)
+    out = folder / "plots"
     plots = [
         metric_bars(rows, "f1_weighted", folder / "plots" / "f1_weighted.png"),
         metric_bars(rows, "mcc", folder / "plots" / "mcc.png"),
         loss_curves(first, rows[0].get("target_loss"), folder / "plots" / "loss_curves.png"),
         confusion_matrices(first, folder / "plots" / "confusion_matrices.png"),
+        tradeoff(rows, "accuracy", "trainable_params", "trainable parameters", out / "acc_vs_params.png", log_x=True),
+        tradeoff(rows, "accuracy", "train_s", "training seconds", out / "acc_vs_time.png"),
     ]
     _html(folder, sweep, rows, majority, best, plots, failed)
     say(markdown(rows, majority))

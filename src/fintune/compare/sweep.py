@@ -119,7 +119,8 @@ def is_done(cfg: RunConfig) -> bool:
         return False
     before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
     now = cfg.model_dump(mode="json")
-    before.pop("overwrite", None), now.pop("overwrite", None)  # how it was written, not what was run
+    for key in ("overwrite", "tracking"):  # how it was written and watched, not what was run
+        before.pop(key, None), now.pop(key, None)
     return before == now
 
 
@@ -166,6 +167,7 @@ def result_record(cfg: RunConfig, point: dict) -> dict:
         "train_info": {
             **{k: train.get(k) for k in ("runtime_s", "peak_rss_mb", "trainable_params", "total_params", "steps")},
             "evals": train.get("evals", []),
+            "val_curve": train.get("val_curve", []),
             "losses": json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else [],
         },
         "meta_info": {"config": cfg.model_dump(mode="json"), **metrics.get("meta", {})},

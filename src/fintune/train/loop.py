@@ -28,6 +28,7 @@ from fintune.train.checkpoint import (
     trainable_state,
 )
 from fintune.train.precision import autocast
+from fintune.train.tracking import Tracker
 
 
 @dataclass
@@ -46,6 +47,8 @@ class LoopState:
     """(step, epoch, training loss) per optimizer step."""
     evals: list = field(default_factory=list)
     """Validation metrics after each epoch, with step and epoch."""
+    val_curve: list = field(default_factory=list)
+    """(step, training seconds so far, validation loss) every `eval_steps` and at each epoch end."""
 
 
 def train_loop(
@@ -59,14 +62,17 @@ def train_loop(
     resume: bool = False,
     console: Console | None = None,
     precision: str = "fp32",
+    tracker: Tracker | None = None,
 ) -> LoopState:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
-    `select` is (metric name, higher is better); `work_dir` receives the checkpoint and best weights.
+    `select` is (metric name, higher is better); `work_dir` receives the checkpoint and best weights;
+    `tracker` (optional) also receives the training loss per step and the validation scores.
     """
     from transformers import get_linear_schedule_with_warmup
 
     console = console or Console(stderr=True)
+    tracker = tracker or Tracker()  # no backends: every call returns at once
     metric, higher_better = select
     groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
     total = cfg.max_steps or cfg.epochs * groups_per_epoch
@@ -117,15 +123,22 @@ def train_loop(
                 state.step += 1
                 state.next_group = g + 1
                 state.losses.append((state.step, state.epoch, round(loss_sum, 6)))
+                tracker.log_metrics("train", {"loss": loss_sum, "lr": scheduler.get_last_lr()[0]}, state.step)
                 progress.update(task, advance=1, loss=f"{loss_sum:.4f}")
                 if state.step >= total:
                     break
+                if cfg.eval_steps and state.step % cfg.eval_steps == 0:
+                    state.elapsed_s += time.perf_counter() - t0  # the clock counts training only
+                    _record_val_loss(state, evaluate(model)["loss"])
+                    tracker.log_metrics("validation", {"loss": state.val_curve[-1][2]}, state.step)
+                    t0 = time.perf_counter()
                 if state.step % cfg.save_steps == 0:
                     state.elapsed_s += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
             state.elapsed_s += time.perf_counter() - t0
             best = _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console)
+            tracker.log_metrics("validation", state.evals[-1], state.step)
             state.epoch += 1
             state.next_group = 0
             save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
@@ -155,6 +168,7 @@ def train_summary(
         "precision": precision,
         "stopped_early": state.stopped_early,
         "evals": state.evals,
+        "val_curve": state.val_curve,
         "wall_s": {
             "setup": round(times[1] - times[0], 2),
             "train": round(times[2] - times[1], 2),
@@ -173,9 +187,15 @@ def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tenso
     return torch.nn.functional.cross_entropy(logits, labels, weight=class_weights.to(logits.device))
 
 
+def _record_val_loss(state: LoopState, loss: float) -> None:
+    if not state.val_curve or state.val_curve[-1][0] != state.step:
+        state.val_curve.append((state.step, round(state.elapsed_s, 3), round(float(loss), 6)))
+
+
 def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console):
     scores = evaluate(model)
     state.evals.append({"epoch": state.epoch + 1, "step": state.step, **scores})
+    _record_val_loss(state, scores["loss"])
     score = scores[metric]
     improved = state.best_score is None or (score > state.best_score if higher_better else score < state.best_score)
     if improved:
