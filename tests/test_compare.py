@@ -52,6 +52,7 @@ def _sweep(tmp_path, tiny_overrides) -> Path:
         "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()} | {"train.epochs": 1, "train.eval_steps": 1},
         "axes": {"adapter.method": ["lora", "lora_plus"], "train.seed": [1, 2]},
         "select": {"metric": "f1_weighted", "split": "validation"},
+        "benchmark": [overrides["data.source"]],  # the FinGPT-style table, here on the tiny CSV's test split
     }
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep))
@@ -77,6 +78,8 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert best["chosen_by"].startswith("validation f1_weighted") and "p_test_mcnemar" in best["runner_up"]
     table = (folder / "leaderboard.md").read_text()
     assert "adapter.method=lora_plus" in table and "baseline: majority" in table and "±" in table
+    fingpt = (folder / "fingpt_table.md").read_text()
+    assert fingpt.count("\n| ") == 3 and "F1 micro" in fingpt and "baseline: majority" in fingpt  # 2 settings
     assert "Validation loss to" in table  # eval_steps gave every run a validation curve to time
     for plot in ("loss_curves", "confusion_matrices", "f1_weighted", "acc_vs_params", "acc_vs_time"):
         assert (folder / "plots" / f"{plot}.png").is_file(), plot

@@ -6,6 +6,7 @@ import html
 import json
 from pathlib import Path
 
+from fintune.compare.fingpt_table import fingpt_table
 from fintune.compare.leaderboard import (
     METRICS,
     best_record,
@@ -46,7 +47,8 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
         tradeoff(rows, "accuracy", "trainable_params", "trainable parameters", out / "acc_vs_params.png", log_x=True),
         tradeoff(rows, "accuracy", "train_s", "training seconds", out / "acc_vs_time.png"),
     ]
-    _html(folder, sweep, rows, majority, best, plots, failed)
+    fingpt = fingpt_table(first, sweep.benchmark, folder, say) if sweep.benchmark else None
+    _html(folder, sweep, rows, majority, best, plots, failed, fingpt)
     say(markdown(rows, majority))
     if "verdict" in best:
         say(best["verdict"])
@@ -56,7 +58,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     return folder
 
 
-def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed) -> None:
+def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed, fingpt) -> None:
     head = "".join(f"<th>{m}</th>" for m in METRICS)
     body = []
     for i, row in enumerate(rows):
@@ -83,6 +85,11 @@ def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed) -> No
         "interval]; p vs best: exact McNemar test on the same test examples.</p>",
         table,
         f"<h2>Best</h2><pre>{html.escape(json.dumps(best, indent=2))}</pre>",
+        *(
+            ["<h2>FinGPT-style benchmark (test splits)</h2>", fingpt.to_html(index=False, float_format="%.4f")]
+            if fingpt is not None
+            else []
+        ),
         *([f'<p class="note">failed: {html.escape(", ".join(failed))}</p>'] if failed else []),
         "<h2>Plots</h2>",
         *(img_tag(p) for p in plots),

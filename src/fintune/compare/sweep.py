@@ -6,6 +6,7 @@ axes:                             # every combination is one run
   adapter.method: [lora, lora_plus]
   train.seed: [1, 2, 3]
 select: {metric: f1_weighted, split: validation}
+benchmark: [fpb, fiqa-sa, tfns, nwgi]   # optional: a FinGPT-style table of every setting on these test splits
 
 Runs live in runs/<sweep>/runs/<run>/ and their results in runs/<sweep>/results/<run>.json. A run that
 already finished with the same resolved config is not run again, so a crashed or interrupted sweep
@@ -37,6 +38,8 @@ class Sweep:
     target_loss: float | None = None
     """The training loss every method is timed to (default: the highest final loss among the runs)."""
     output_dir: Path = Path("runs")
+    benchmark: list[str] = field(default_factory=list)
+    """Datasets for the FinGPT-style table (test splits); empty: no table."""
     runs: list[tuple[dict, RunConfig]] = field(default_factory=list)
 
     @property
@@ -49,7 +52,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not path.is_file():
         raise FintuneError(f"sweep file '{path}' not found")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir"}
+    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
@@ -70,9 +73,19 @@ def load_sweep(path: str | Path) -> Sweep:
         select_metric=select.get("metric", "f1_weighted"),
         target_loss=raw.get("target_loss"),
         output_dir=Path(raw.get("output_dir", "runs")),
+        benchmark=_benchmark_names(raw.get("benchmark"), path),
     )
     sweep.runs = [(point, _run_config(sweep, point)) for point in grid(sweep.axes)]
     return sweep
+
+
+def _benchmark_names(value, path: Path) -> list[str]:
+    if value is None:
+        return []
+    names = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise FintuneError(f"sweep file '{path}': benchmark must be a list of dataset names, e.g. [fpb, fiqa-sa]")
+    return names
 
 
 def _find_base(base: Path, sweep_file: Path) -> Path:

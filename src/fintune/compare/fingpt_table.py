@@ -1,0 +1,57 @@
+"""The FinGPT-style benchmark table of a sweep: one row per setting, columns dataset x (accuracy, macro F1, micro F1,
+weighted F1), as FinGPT publishes its sentiment results, with each dataset's majority baseline as the last row.
+
+Each setting's first seed is evaluated on the test split of every listed dataset through `fintune eval`'s own code
+(`benchmark_run`), so each result is also recorded under `evals` in that run's metrics.json; a second invocation
+reads those records instead of predicting again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from fintune.eval.benchmark_table import MAJORITY
+
+COLUMNS = {"accuracy": "Acc", "f1_macro": "F1 macro", "f1_micro": "F1 micro", "f1_weighted": "F1 weighted"}
+
+
+def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder: Path, say=print) -> pd.DataFrame:
+    """Evaluate what is not evaluated yet, then write fingpt_table.md / .csv into `folder`."""
+    rows, majority = [], {"setting": f"baseline: {MAJORITY}"}
+    for setting, record in first_of_setting.items():
+        blocks = _blocks(Path(record["run_info"]["run_dir"]), datasets, say)
+        row = {"setting": setting}
+        for name, block in blocks.items():
+            row |= {f"{name} {COLUMNS[m]}": block[m] for m in COLUMNS}
+            majority |= {f"{name} {COLUMNS[m]}": block["baselines"][MAJORITY][m] for m in COLUMNS}
+        rows.append(row)
+    frame = pd.DataFrame([*rows, majority])
+    frame.to_csv(folder / "fingpt_table.csv", index=False)
+    (folder / "fingpt_table.md").write_text(_markdown(frame, datasets), encoding="utf-8")
+    return frame
+
+
+def _blocks(run_dir: Path, datasets: list[str], say) -> dict[str, dict]:
+    from fintune.eval.run_eval import benchmark_run
+
+    def recorded() -> dict:
+        return json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")).get("evals", {})
+
+    if any(f"{name}/test" not in recorded() for name in datasets):
+        say(f"benchmark: {run_dir.name} on {', '.join(datasets)}")
+        benchmark_run(run_dir, datasets, "test")
+    evals = recorded()
+    return {name: evals[f"{name}/test"] for name in datasets}
+
+
+def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
+    head = "| setting | " + " | ".join(f"{d} {c}" for d in datasets for c in COLUMNS.values()) + " |"
+    lines = [head, "|---|" + "---:|" * (len(datasets) * len(COLUMNS))]
+    for row in frame.to_dict("records"):
+        cells = [row.get(f"{d} {c}") for d in datasets for c in COLUMNS.values()]
+        lines.append(f"| {row['setting']} | " + " | ".join("-" if v is None else f"{v:.4f}" for v in cells) + " |")
+    note = "\nTest splits; one row per setting (its first seed); the last row is each dataset's majority class.\n"
+    return "\n".join(lines) + "\n" + note
