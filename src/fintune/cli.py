@@ -133,6 +133,10 @@ def predict(
     input: Path | None = typer.Option(None, "--input", help="CSV to score."),
     output: Path | None = typer.Option(None, "--output", help="Where to write the scored CSV."),
     text_column: str = typer.Option("text", "--text-column"),
+    on_bad_row: str = typer.Option(
+        "stop", "--on-bad-row", help="stop: exit 2 naming the row; skip: leave it out, list it in OUT.skipped.csv."
+    ),
+    chunk_rows: int = typer.Option(2048, "--chunk-rows", min=1, help="Rows read and scored at a time."),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
     from fintune.predict import Predictor, check_finished_run
@@ -144,8 +148,11 @@ def predict(
     check_finished_run(run_dir)
     predictor = Predictor.load(run_dir)
     if input:
-        n = predictor.predict_file(input, output, text_column)
-        print(f"scored {n} rows -> {output}")
+        report = predictor.predict_file(input, output, text_column, chunk_rows, on_bad_row)
+        print(f"scored {report.scored} rows -> {output}")
+        if report.skipped:
+            first = ", ".join(str(row) for row, _ in report.skipped[:5])
+            print(f"skipped {len(report.skipped)} bad row(s) (rows {first}...): {report.skipped_file}")
     for text, res in zip(texts or [], predictor.predict(texts or [])):
         probs = "  ".join(f"{k}={v:.3f}" for k, v in res["probs"].items())
         print(f"{res['label']:>10}  {probs}  {text}")

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from fintune.config import validate_config
@@ -65,46 +64,10 @@ class Predictor:
             for p in probs
         ]
 
-    def predict_file(self, src: Path, dst: Path, text_column: str = "text", chunk_rows: int = 2048) -> int:
-        """Score a CSV in chunks (constant memory); keeps every input column, adds pred_label and prob_*.
+    def predict_file(
+        self, src: Path, dst: Path, text_column: str = "text", chunk_rows: int = 2048, on_bad_row: str = "stop"
+    ):
+        """Score a CSV in chunks; see `fintune.batch_scoring.score_csv` (returns its ScoreReport)."""
+        from fintune.batch_scoring import score_csv
 
-        Writes `dst` only when every row was scored, so a bad row never leaves half a file behind.
-        """
-        src, dst = Path(src), Path(dst)
-        if not src.is_file():
-            raise FintuneError(f"input file '{src}' not found")
-        tmp = dst.with_name(dst.name + ".part")
-        try:
-            n = self._score_chunks(src, tmp, text_column, chunk_rows)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        tmp.replace(dst)
-        return n
-
-    def _score_chunks(self, src: Path, tmp: Path, text_column: str, chunk_rows: int) -> int:
-        n = 0
-        try:
-            for chunk in pd.read_csv(src, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8"):
-                if text_column not in chunk.columns:
-                    have = ", ".join(chunk.columns)
-                    raise FintuneError(
-                        f"input file '{src}' has no column '{text_column}' (columns: {have}); set --text-column"
-                    )
-                texts = chunk[text_column].str.strip()
-                empty = texts.index[texts == ""]
-                if len(empty):
-                    raise FintuneError(f"input file '{src}', row {int(empty[0]) + 2}: column '{text_column}' is empty")
-                probs = self.predict_proba(list(texts))
-                chunk["pred_label"] = [self.labels[i] for i in probs.argmax(axis=1)]
-                for j, label in enumerate(self.labels):
-                    chunk[f"prob_{label}"] = np.round(probs[:, j], 6)
-                chunk.to_csv(tmp, mode="a" if n else "w", header=not n, index=False)
-                n += len(chunk)
-        except UnicodeDecodeError:
-            raise FintuneError(f"input file '{src}' is not UTF-8; re-save it as UTF-8") from None
-        except pd.errors.ParserError as e:
-            raise FintuneError(f"input file '{src}' could not be parsed: {str(e).splitlines()[0]}") from None
-        except pd.errors.EmptyDataError:
-            raise FintuneError(f"input file '{src}' is empty") from None
-        return n
+        return score_csv(self, src, dst, text_column, chunk_rows, on_bad_row)

@@ -98,4 +98,6 @@ def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed, fingp
 
 
 def _cell(row: dict, m: str) -> str:
-    return html.escape(cell(row, m))
+    """'mean ± std' with the bootstrap interval on a second, quieter line (one long string wrapped in 4 lines)."""
+    value, bracket, interval = cell(row, m).partition(" [")
+    return html.escape(value) + (f'<br><span class="ci">[{html.escape(interval)}</span>' if bracket else "")

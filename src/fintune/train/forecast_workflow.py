@@ -33,6 +33,7 @@ from fintune.train.batching import EncodedInstructions
 from fintune.train.loop import train_loop, train_summary
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
+from fintune.train.tracking import check_tracking, open_tracker
 
 CHARTS_PER_PAIR = 2  # the first and last test window of each (past, future) pair
 
@@ -47,6 +48,7 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
     # 1. data, checked before anything is written
     run_dir = RunDir(cfg)
     run_dir.check(resume)
+    check_tracking(cfg.tracking)
     splits = load_window_splits(cfg.data)
     st = splits.stats
     console.print(
@@ -67,6 +69,7 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
     chat = PromptTemplate.from_config(cfg.prompt, tokenizer).chat
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
     run_dir.open(resume, say=console.print)
+    tracker = open_tracker(cfg, run_dir.path, resume)  # TensorBoard / MLflow when enabled, else a no-op
 
     # 3. train on the answer rows, keeping the epoch with the lowest validation loss
     train_data, val_data = (_encoded(tokenizer, splits, part, cfg, chat) for part in (splits.train, splits.validation))
@@ -83,6 +86,7 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
         resume,
         console,
         precision,
+        tracker,
     )
     t_eval = time.perf_counter()
 
@@ -128,6 +132,8 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
     _charts(splits, parsed, run_dir.path / "plots")
     run_label = f"{Path(cfg.model.path).name} + {cfg.adapter.method}"
     write_forecast_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
+    tracker.log_summary(metrics, state.step)
+    tracker.close()  # before the rename: TensorBoard writes into the run folder
     final = run_dir.finish()
     print_forecast(metrics, run_label, f"{cfg.name}: test close forecasts")
     print(f"report: {final / 'report.html'}")

@@ -48,8 +48,13 @@ class RunDir:
             raise FintuneError(f"--resume: no unfinished run '{self.cfg.name}' at {self.path}")
         before = yaml.safe_load(saved.read_text(encoding="utf-8"))
         now = self.cfg.model_dump(mode="json")
-        flat_now, flat_before = _flatten(now), _flatten(before)
-        changed = sorted(k for k in flat_now if k != "overwrite" and flat_now[k] != flat_before.get(k))
+        flat_now, flat_before = flatten(now), flatten(before)
+        # overwrite and tracking say how the run is written and watched, not what it computes
+        changed = sorted(
+            k
+            for k in flat_now
+            if k != "overwrite" and not k.startswith("tracking.") and flat_now[k] != flat_before.get(k)
+        )
         if changed:
             raise FintuneError(f"--resume: the config differs from the unfinished run's in {', '.join(changed)}")
 
@@ -65,11 +70,12 @@ class RunDir:
         return self.final
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
+def flatten(d: dict, prefix: str = "") -> dict:
+    """{"train": {"seed": 1}} -> {"train.seed": 1}: the dotted keys that overrides use."""
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
+            out.update(flatten(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
     return out

@@ -40,6 +40,7 @@ from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
+from fintune.train.tracking import check_tracking, open_tracker
 
 
 def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: Console | None = None) -> Path:
@@ -55,6 +56,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     run_dir.check(resume)
     if cfg.eval.sentiment_run:  # fail now, not after training
         check_sentiment_run(Path(cfg.eval.sentiment_run))
+    check_tracking(cfg.tracking)
     splits = load_splits(cfg.data)
     labels = splits.labels
     if cfg.eval.threshold != "argmax" and len(labels) != 2:
@@ -83,6 +85,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     trainable, total = trainable_counts(model)
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
     run_dir.open(resume, say=console.print)
+    tracker = open_tracker(cfg, run_dir.path, resume)  # TensorBoard / MLflow when enabled, else a no-op
 
     # 3. train, choosing the best epoch on validation
     train_data = _encode_training_set(kind, tokenizer, splits.train, labels, cfg)
@@ -107,6 +110,7 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
             resume,
             console,
             precision,
+            tracker,
         )
     )
     t_eval = time.perf_counter()
@@ -178,6 +182,8 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
         if "backtest" in metrics:
             equity_curve_plot(curves, run_dir.path / "plots" / "equity.png", f"{cfg.name}: test period equity")
         write_report(run_dir.path, metrics, cfg.to_yaml(), run_label)
+    tracker.log_summary(metrics, state.step)
+    tracker.close()  # before the rename: TensorBoard writes into the run folder
     final = run_dir.finish()
     if with_test:
         print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
