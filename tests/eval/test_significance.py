@@ -34,6 +34,8 @@ def test_confusion_matrix_metrics_equal_sklearn():
     for t, p in zip(true, pred):
         cm[0, index[t], index.get(p, 3)] += 1
     assert np.isclose(significance._f1_macro(cm, 3)[0], f1_score(true, pred, labels=LABELS, average="macro"))
+    weighted = f1_score(true, pred, labels=LABELS, average="weighted")
+    assert np.isclose(significance._f1_weighted(cm, 3)[0], weighted)
     assert np.isclose(significance._mcc(cm, 3)[0], matthews_corrcoef(true, pred))
     assert np.isclose(significance._accuracy(cm, 3)[0], np.mean(np.array(true) == np.array(pred)))
 

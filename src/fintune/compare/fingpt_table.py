@@ -25,8 +25,8 @@ def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder:
         blocks = _blocks(Path(record["run_info"]["run_dir"]), datasets, say)
         row = {"setting": setting}
         for name, block in blocks.items():
-            row |= {f"{name} {COLUMNS[m]}": block[m] for m in COLUMNS}
-            majority |= {f"{name} {COLUMNS[m]}": block["baselines"][MAJORITY][m] for m in COLUMNS}
+            row |= {f"{_short(name)} {COLUMNS[m]}": block[m] for m in COLUMNS}
+            majority |= {f"{_short(name)} {COLUMNS[m]}": block["baselines"][MAJORITY][m] for m in COLUMNS}
         rows.append(row)
     frame = pd.DataFrame([*rows, majority])
     frame.to_csv(folder / "fingpt_table.csv", index=False)
@@ -47,7 +47,13 @@ def _blocks(run_dir: Path, datasets: list[str], say) -> dict[str, dict]:
     return {name: evals[f"{name}/test"] for name in datasets}
 
 
+def _short(name: str) -> str:
+    """A registered name as it is (fpb); a file by its stem, so a column header is not a whole path."""
+    return Path(name).stem if ("/" in name or "." in name) else name
+
+
 def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
+    datasets = [_short(d) for d in datasets]
     head = "| setting | " + " | ".join(f"{d} {c}" for d in datasets for c in COLUMNS.values()) + " |"
     lines = [head, "|---|" + "---:|" * (len(datasets) * len(COLUMNS))]
     for row in frame.to_dict("records"):

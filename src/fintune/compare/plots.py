@@ -20,7 +20,7 @@ def loss_curves(records_by_setting: dict[str, dict], target: float | None, path:
         steps, curve = smoothed(record["train_info"]["losses"])
         if not len(curve):
             continue
-        (line,) = ax.plot(steps, curve, lw=1.4, label=setting)
+        (line,) = ax.plot(steps, curve, lw=1.4, label=setting, marker="o" if len(curve) < 3 else None)
         val = record["train_info"].get("val_curve") or []
         if val:
             ax.plot([s for s, _, _ in val], [v for _, _, v in val], "o--", ms=3, lw=1, color=line.get_color())

@@ -16,7 +16,7 @@ from fintune.eval.significance import bootstrap_ci
 
 def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[str], groups=None) -> dict:
     """accuracy, F1 (macro/micro/weighted), MCC, macro P/R, per-class P/R/F1, confusion matrix, n,
-    and bootstrap 95 % intervals of accuracy, macro F1 and MCC (`ci95`; resampling whole `groups` if given,
+    and bootstrap 95 % intervals of accuracy, macro / weighted F1 and MCC (`ci95`; resampling whole `groups` if given,
     e.g. `entry_days`, and then `ci95_resamples` says so)."""
     kw = {"labels": labels, "zero_division": 0}
     p, r, f, support = precision_recall_fscore_support(y_true, y_pred, **kw)
