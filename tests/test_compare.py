@@ -88,6 +88,15 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
 
 
+def test_excluded_points_are_not_run(tmp_path, tiny_overrides):
+    path = _sweep(tmp_path, tiny_overrides)
+    raw = yaml.safe_load(path.read_text())
+    raw["exclude"] = [{"adapter.method": "lora_plus", "train.seed": 2}]
+    path.write_text(yaml.safe_dump(raw))
+    points = [point for point, _ in load_sweep(path).runs]
+    assert len(points) == 3 and {"adapter.method": "lora_plus", "train.seed": 2} not in points
+
+
 def test_a_sweep_that_selects_on_test_is_refused(tmp_path, tiny_overrides):
     path = _sweep(tmp_path, tiny_overrides)
     raw = yaml.safe_load(path.read_text())

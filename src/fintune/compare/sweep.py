@@ -7,6 +7,8 @@ axes:                             # every combination is one run
   train.seed: [1, 2, 3]
 select: {metric: f1_weighted, split: validation}
 benchmark: [fpb, fiqa-sa, tfns, nwgi]   # optional: a FinGPT-style table of every setting on these test splits
+exclude:                                # optional: grid points not worth running (all keys given must match)
+  - {adapter.method: lora_plus, train.seed: 3}
 
 Runs live in runs/<sweep>/runs/<run>/ and their results in runs/<sweep>/results/<run>.json. A run that
 already finished with the same resolved config is not run again, so a crashed or interrupted sweep
@@ -52,7 +54,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not path.is_file():
         raise FintuneError(f"sweep file '{path}' not found")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark"}
+    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark", "exclude"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
@@ -75,7 +77,11 @@ def load_sweep(path: str | Path) -> Sweep:
         output_dir=Path(raw.get("output_dir", "runs")),
         benchmark=_benchmark_names(raw.get("benchmark"), path),
     )
-    sweep.runs = [(point, _run_config(sweep, point)) for point in grid(sweep.axes)]
+    exclude = raw.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) and e for e in exclude):
+        raise FintuneError(f"sweep file '{path}': exclude must be a list of {{axis: value}} mappings")
+    points = [p for p in grid(sweep.axes) if not any(all(p.get(k) == v for k, v in e.items()) for e in exclude)]
+    sweep.runs = [(point, _run_config(sweep, point)) for point in points]
     return sweep
 
 
