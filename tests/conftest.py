@@ -30,7 +30,9 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     words = sorted(set(re.findall(r"[a-z]+|\d", TINY_CSV.read_text(encoding="utf-8").lower())))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    # `vocab=`: transformers 5 ignores `vocab_file=` here and would map every word to [UNK]
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"))
+    assert tokenizer.unk_token_id not in tokenizer("profit rose")["input_ids"]  # the words are known
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab),

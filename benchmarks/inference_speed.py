@@ -1,0 +1,113 @@
+"""CPU inference speed of a finished encoder run: transformers pipeline vs fintune's Predictor vs ONNX int8.
+
+Baseline: `transformers.pipeline("text-classification")` with its defaults (one sentence per forward pass), built
+from the same fine-tuned weights: the run's model with the adapter merged and fintune's mean pooling kept, so all
+paths compute the same function and only the inference path differs. Texts: the run's test split as written to
+its predictions.csv (FPB: 1,212 sentences). Paths are timed round-robin, so a change in the machine's load hits
+every path alike; each gets a warm-up first. Needs `pip install 'fintune[fast]'`.
+
+    .venv/bin/python benchmarks/inference_speed.py runs/bench-fpb-1ep [--onnx-dir DIR] [--rounds N] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+import pandas as pd
+
+
+def _pipeline_path(predictor):
+    """The baseline: the run's own fine-tuned model, merged, behind a default text-classification pipeline."""
+    from transformers import pipeline
+
+    model = predictor.model.merge_and_unload()  # keeps the MeanPooler that fintune put in place
+    model.config.id2label = dict(enumerate(predictor.labels))
+    model.config.label2id = {label: i for i, label in enumerate(predictor.labels)}
+    pipe = pipeline("text-classification", model=model, tokenizer=predictor.tokenizer, device="cpu")
+    index = {label: i for i, label in enumerate(predictor.labels)}
+    return lambda texts: np.array([index[r["label"]] for r in pipe(texts)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="A finished encoder run (e.g. runs/bench-fpb-1ep).")
+    parser.add_argument("--onnx-dir", type=Path, help="Its ONNX export (default: export into a temporary folder).")
+    parser.add_argument("--rounds", type=int, default=1, help="Timed passes over all texts per path (median kept).")
+    parser.add_argument("--threads", type=int, help="Threads for every path (torch and onnxruntime); default theirs.")
+    parser.add_argument("--limit", type=int, help="Only the first N texts (a quick check, not a measurement).")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    import torch
+
+    from fintune.models.onnx_export import export_onnx
+    from fintune.predict import Predictor
+    from fintune.serve.onnx_predictor import OnnxPredictor
+
+    frame = pd.read_csv(args.run_dir / "predictions.csv", dtype=str, keep_default_na=False).iloc[: args.limit]
+    texts, gold = frame["text"].tolist(), frame["label"].tolist()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_dir = args.onnx_dir
+        if onnx_dir is None:
+            t0 = time.perf_counter()
+            onnx_dir = export_onnx(args.run_dir, Path(tmp) / "onnx")
+            print(f"export (fp32 + int8): {time.perf_counter() - t0:.1f} s")
+        predictor = Predictor.load(args.run_dir)
+        onnx_int8 = OnnxPredictor.load(onnx_dir, precision="int8", threads=args.threads)
+        onnx_fp32 = OnnxPredictor.load(onnx_dir, precision="fp32", threads=args.threads)
+        baseline = _pipeline_path(Predictor.load(args.run_dir))  # its own copy: merging changes the model in place
+        paths = {
+            "baseline: transformers pipeline (defaults)": baseline,
+            "fintune Predictor (PyTorch)": lambda t: predictor.predict_proba(t).argmax(axis=1),
+            "ONNX fp32 (OnnxPredictor)": lambda t: onnx_fp32.predict_proba(t).argmax(axis=1),
+            "ONNX int8 (OnnxPredictor)": lambda t: onnx_int8.predict_proba(t).argmax(axis=1),
+        }
+        seconds: dict[str, list[float]] = {name: [] for name in paths}
+        labels: dict[str, np.ndarray] = {}
+        for fn in paths.values():
+            fn(texts[:64])  # warm-up: first-call allocations, lazy imports, onnxruntime's kernel choice
+        for _ in range(args.rounds):
+            for name, fn in paths.items():
+                t0 = time.perf_counter()
+                labels[name] = fn(texts)
+                seconds[name].append(time.perf_counter() - t0)
+        torch_probs = predictor.predict_proba(texts)
+        int8_probs, fp32_probs = onnx_int8.predict_proba(texts), onnx_fp32.predict_proba(texts)
+    load_after = os.getloadavg()
+
+    names = predictor.labels
+    base = len(texts) / median(seconds[next(iter(paths))])
+    print(
+        f"\n{len(texts)} texts from {args.run_dir / 'predictions.csv'}; torch threads {torch.get_num_threads()}, "
+        f"{os.cpu_count()} CPUs; load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)"
+    )
+    print("\n| path | median s | sentences/s | ratio vs pipeline | test accuracy |")
+    print("|---|---|---|---|---|")
+    for name, secs in seconds.items():
+        speed = len(texts) / median(secs)
+        accuracy = np.mean([names[i] == g for i, g in zip(labels[name], gold)])
+        print(f"| {name} | {median(secs):.2f} | {speed:.1f} | {speed / base:.2f}x | {accuracy:.4f} |")
+    torch_labels = torch_probs.argmax(axis=1)
+    print(
+        f"\nlabel agreement with the PyTorch Predictor: ONNX int8 {np.mean(int8_probs.argmax(1) == torch_labels):.4%}, "
+        f"ONNX fp32 {np.mean(fp32_probs.argmax(1) == torch_labels):.4%}, "
+        f"pipeline {np.mean(labels[next(iter(paths))] == torch_labels):.4%}"
+    )
+    print(
+        f"max |probability difference| vs PyTorch: ONNX int8 {np.abs(int8_probs - torch_probs).max():.4f}, "
+        f"ONNX fp32 {np.abs(fp32_probs - torch_probs).max():.2e}"
+    )
+    print("every timed pass (s): " + "; ".join(f"{n}: {', '.join(f'{s:.2f}' for s in v)}" for n, v in seconds.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Serving a finished run: fast inference engines and (in app.py) the HTTP server."""

@@ -1,0 +1,169 @@
+"""ONNX export and OnnxPredictor on the tiny run: the fp32 graph computes the run's probabilities, int8 keeps its
+labels, and bad input to `fintune export --onnx` ends with exit 2 and one line."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("onnx", reason="onnx is not installed (pip install 'fintune[fast]')")
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'fintune[fast]')")
+
+from fintune.errors import FintuneError  # noqa: E402
+from fintune.models.onnx_export import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: E402
+from fintune.predict import Predictor  # noqa: E402
+from fintune.serve.engines import load_predictor  # noqa: E402
+from fintune.serve.onnx_predictor import OnnxPredictor  # noqa: E402
+from tests.conftest import TINY_CSV  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXTS = pd.read_csv(TINY_CSV)["text"].tolist()
+
+
+def _fintune(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fintune", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+def _one_line_error(res, *fragments):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fintune: error: "), res.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
+    """configs/quickstart.yaml on the tiny model and CSV (as `tiny_overrides`), trained in-process once, with the
+    masked-mean pooling that the bundled MiniLM uses (the pooler that is easiest to get wrong in a graph)."""
+    from rich.console import Console
+
+    from fintune.config import load_config
+    from fintune.train.workflow import run
+
+    out = tmp_path_factory.mktemp("onnx-runs")
+    overrides = [
+        f"model.path={tiny_model_dir}",
+        "model.pooling=mean",
+        f"data.source={TINY_CSV}",
+        f"output_dir={out}",
+        "name=tiny",
+        "data.max_length=32",
+        "train.epochs=2",
+        "train.batch_size=8",
+        "train.learning_rate=0.01",
+        "adapter.r=4",
+        "adapter.alpha=8",
+        "eval.baselines=[]",
+    ]
+    return run(load_config(ROOT / "configs/quickstart.yaml", overrides), console=Console(stderr=True, quiet=True))
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tiny_run, tmp_path_factory) -> Path:
+    """Exported through the command line, as a user would."""
+    out = tmp_path_factory.mktemp("onnx-export") / "tiny-onnx"
+    res = _fintune("export", "--run", tiny_run, "--out", out, "--onnx")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip() == f"exported: {out}"
+    return out
+
+
+def test_export_writes_both_graphs_the_tokenizer_and_provenance(onnx_dir, tiny_run):
+    for name in (FP32_FILE, INT8_FILE, ONNX_INFO, "tokenizer.json"):
+        assert (onnx_dir / name).is_file(), name
+    assert not onnx_dir.with_name(onnx_dir.name + ".partial").exists()
+    info = json.loads((onnx_dir / ONNX_INFO).read_text())
+    assert info["labels"] == ["negative", "neutral", "positive"]
+    assert info["max_length"] == 32 and info["kind"] == "encoder" and info["method"] == "lora"
+    assert info["input_names"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert info["source_run"] == str(tiny_run.resolve())
+    assert info["fp32_max_prob_diff_vs_torch"] <= 1e-4
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(onnx_dir / INT8_FILE)).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
+    assert len(info["quantization"]["kept_fp32"]) == 2  # one feed-forward down-projection per layer stays fp32
+
+
+def test_fp32_graph_gives_the_torch_predictors_probabilities_in_input_order(onnx_dir, tiny_run):
+    torch_probs = Predictor.load(tiny_run).predict_proba(TEXTS)
+    assert np.ptp(torch_probs, axis=0).max() > 1e-2  # answers depend on the text, so the comparison means something
+    onnx = OnnxPredictor.load(onnx_dir, precision="fp32", batch_size=7)  # many batches of different widths
+    probs = onnx.predict_proba(TEXTS)
+    assert probs.shape == (len(TEXTS), 3)
+    assert np.abs(probs - torch_probs).max() < 1e-4
+    assert onnx.labels == ["negative", "neutral", "positive"]
+    first = onnx.predict(TEXTS[:2])
+    assert [r["label"] for r in first] == [onnx.labels[i] for i in torch_probs[:2].argmax(axis=1)]
+    assert sum(first[0]["probs"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert onnx.predict_proba([]).shape == (0, 3)
+
+
+def test_int8_graph_keeps_the_labels(onnx_dir, tiny_run):
+    torch_probs = Predictor.load(tiny_run).predict_proba(TEXTS)
+    probs = OnnxPredictor.load(onnx_dir).predict_proba(TEXTS)  # int8 is the default
+    assert np.abs(probs - torch_probs).max() < 0.05
+    top2 = np.sort(torch_probs, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.02  # int8 rounding may flip a near-tie, and which ones depends on the CPU
+    assert clear.mean() > 0.5
+    assert (probs.argmax(axis=1) == torch_probs.argmax(axis=1))[clear].all()
+
+
+def test_load_predictor_picks_the_engine(onnx_dir, tiny_run, tmp_path):
+    assert isinstance(load_predictor(tiny_run), Predictor)
+    assert isinstance(load_predictor(onnx_dir, "onnx", precision="fp32"), OnnxPredictor)
+    with pytest.raises(FintuneError, match="--onnx"):
+        load_predictor(tiny_run, "onnx")  # a run without an export says how to make one
+    with pytest.raises(FintuneError, match="engine must be one of torch, onnx"):
+        load_predictor(tiny_run, "tensorrt")
+    run_copy = tmp_path / "run"
+    shutil.copytree(tiny_run, run_copy)
+    shutil.copytree(onnx_dir, run_copy / "onnx")  # the run's own export is found from the run directory
+    assert load_predictor(run_copy, "onnx").folder == run_copy / "onnx"
+
+
+def test_predictor_does_not_import_onnxruntime():
+    code = "import sys, fintune.predict; print('onnxruntime' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert res.stdout.strip() == "False", res.stderr
+
+
+def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    _one_line_error(_fintune("export", "--run", tiny_run, "--out", taken, "--onnx"), "already exists and is not empty")
+    assert (taken / "keep.txt").read_text() == "mine"
+
+    causal = tmp_path / "causal-run"
+    shutil.copytree(tiny_run, causal)
+    metrics = json.loads((causal / "metrics.json").read_text())
+    metrics["train"]["model_kind"] = "causal"  # the check reads the run's kind before loading any weights
+    (causal / "metrics.json").write_text(json.dumps(metrics))
+    res = _fintune("export", "--run", causal, "--out", tmp_path / "c", "--onnx")
+    _one_line_error(res, "causal", "encoder (classifier) runs only")
+    assert not (tmp_path / "c").exists()
+
+    shim = tmp_path / "shim" / "onnxruntime"  # shadows the installed onnxruntime, as if it were not installed
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'onnxruntime'\", name='onnxruntime')\n"
+    )
+    path = os.pathsep.join(filter(None, [str(shim.parent), os.environ.get("PYTHONPATH")]))
+    res = _fintune("export", "--run", tiny_run, "--out", tmp_path / "m", "--onnx", env={"PYTHONPATH": path})
+    _one_line_error(res, "onnxruntime is not installed", "pip install 'fintune[fast]'")
+    assert not (tmp_path / "m").exists()
