@@ -136,7 +136,8 @@ def _first_line(e: Exception) -> str:
 
 
 class _progress_bar:
-    """On a terminal, a rows bar whose total is the file's line count (one cheap pass; quoted newlines make it approximate)."""
+    """On a terminal, a rows bar whose total is the file's line count (one cheap pass; approximate when quoted
+    fields hold newlines)."""
 
     def __init__(self, src: Path, enabled: bool):
         self.src, self.enabled = src, enabled

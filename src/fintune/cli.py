@@ -39,6 +39,9 @@ def _user_errors(fn):
     return wrapper
 
 
+NPROC_HELP = "Data-parallel processes on this machine (DDP, started with torchrun); see README 'Multi-process'."
+
+
 def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -54,18 +57,21 @@ def run(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
     overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help=NPROC_HELP),
 ):
     """Train, evaluate against baselines and write a report into runs/<name>/."""
     from fintune.config import load_config
-    from fintune.train.workflow import run as run_workflow
+    from fintune.train.distributed import from_env
 
     cfg = load_config(config, overrides)
     if cfg.data.source == "windows":  # forecasting: rows of prices in, rows of prices out
         from fintune.train.forecast_workflow import run_forecast
 
+        if nproc > 1 or from_env().enabled:
+            raise FintuneError("forecasting runs (data.source: windows) train in one process; drop --nproc / torchrun")
         run_forecast(cfg, resume=resume)
         return
-    run_workflow(cfg, resume=resume)
+    _train_workflow("run", config, overrides, resume, nproc, cfg, with_test=True)
 
 
 @app.command()
@@ -74,16 +80,38 @@ def train(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
     overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides"),
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help=NPROC_HELP),
 ):
     """Train only (validation metrics, weights); evaluate later with `fintune eval`."""
     from fintune.config import load_config
-    from fintune.train.workflow import run as run_workflow
 
     cfg = load_config(config, overrides)
     if cfg.data.source == "windows":
         raise FintuneError("`fintune train` does not do forecasting yet; use `fintune run` (it trains and tests)")
-    path = run_workflow(cfg, resume=resume, with_test=False)
-    print(f"run: {path}")
+    path = _train_workflow("train", config, overrides, resume, nproc, cfg, with_test=False)
+    if path is not None:
+        print(f"run: {path}")
+
+
+def _train_workflow(command, config, overrides, resume, nproc, cfg, with_test: bool) -> Path | None:
+    """Run the workflow here (one process, or one rank of a torchrun job), or re-run `command` under torchrun
+    in `nproc` processes. Returns the run folder where this process is the one that wrote it, else None."""
+    from fintune.train import distributed
+    from fintune.train.rundir import RunDir
+    from fintune.train.workflow import run as run_workflow
+
+    if nproc > 1:
+        RunDir(cfg).check(resume)  # refuse here what every rank would refuse after starting up
+        distributed.launch([command, str(config), *(overrides or []), *(["--resume"] if resume else [])], nproc)
+        return None
+    try:
+        with distributed.session() as dist:
+            path = run_workflow(cfg, resume=resume, with_test=with_test, dist=dist)
+    except FintuneError as e:
+        if distributed.report_error(e):  # a worker of --nproc: the launcher prints it, once
+            raise typer.Exit(2) from None
+        raise
+    return path if dist.is_main else None
 
 
 @app.command("eval")
@@ -160,6 +188,34 @@ def predict(
 
 @app.command()
 @_user_errors
+def serve(
+    run_dir: Path = typer.Option(..., "--run", help="A finished run (or, with --engine onnx, an ONNX export)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 opens it to the network."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="0 picks a free port (printed at start)."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help="Require this X-API-Key header; default: env FINTUNE_API_KEY (safer than argv)."
+    ),
+    max_batch: int = typer.Option(64, "--max-batch", min=1, help="Texts per model call across merged requests."),
+    max_texts: int = typer.Option(256, "--max-texts", min=1, help="Texts per request; more -> 422."),
+    max_chars: int = typer.Option(10_000, "--max-chars", min=1, help="Characters per text; longer -> 422."),
+    engine: str = typer.Option("torch", "--engine", help="torch or onnx."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Model threads (default: cores - 1, min 1)."),
+):
+    """Serve a run over HTTP: POST /v1/classify (or /v1/forecast), GET /v1/model, /healthz; docs at /docs."""
+    _quiet_libraries()
+    from fintune.serve.launch import serve as serve_run
+    from fintune.serve.settings import ServeSettings
+
+    if api_key is None:  # read here, not by click, which would take an empty variable for "no key"
+        api_key = os.environ.get("FINTUNE_API_KEY")
+    settings = ServeSettings(
+        api_key=api_key, max_texts=max_texts, max_chars=max_chars, max_batch=max_batch, engine=engine, threads=threads
+    )
+    serve_run(run_dir, host, port, settings)
+
+
+@app.command()
+@_user_errors
 def compare(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML: base config, overrides, axes, select."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs the sweep stands for; run nothing."),
@@ -218,10 +274,17 @@ def forecast(
 def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
+    onnx: bool = typer.Option(False, "--onnx", help="Write ONNX (fp32 + int8) for onnxruntime; encoder runs only."),
 ):
-    """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers."""
+    """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers (--onnx: as
+    fp32 and int8 ONNX graphs for onnxruntime)."""
     from fintune.models.export import export_merged
 
+    if onnx:
+        from fintune.models.onnx_export import export_onnx
+
+        print(f"exported: {export_onnx(run_dir, out)}")
+        return
     print(f"exported: {export_merged(run_dir, out)}")
 
 

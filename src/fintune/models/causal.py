@@ -44,7 +44,8 @@ def load_causal(cfg: ModelConfig, adapter: AdapterConfig):
             trust_remote_code=cfg.trust_remote_code,
             use_safetensors=True,
             quantization_config=quant,
-            device_map={"": 0} if quant is not None else None,
+            # this rank's GPU under torchrun (distributed.session sets it), GPU 0 otherwise
+            device_map={"": torch.cuda.current_device()} if quant is not None else None,
         )
     except OSError as e:
         raise FintuneError(f"cannot load weights of '{cfg.path}' (safetensors required): {e}") from None

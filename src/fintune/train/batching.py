@@ -43,6 +43,11 @@ class EncodedTexts(_EncodedIds):
         self.labels = labels
         self.pad_id = tokenizer.pad_token_id or 0
 
+    def loss_denominator(self, idx: list[int]) -> float:
+        """What the mean loss over `idx` divides by: the count, or the sum of class weights when set."""
+        weights = getattr(self, "class_weights", None)
+        return float(len(idx)) if weights is None else float(sum(weights[self.labels[i]] for i in idx))
+
     def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
         ids, mask = self._padded(idx)
         batch = {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([self.labels[i] for i in idx])}
@@ -84,6 +89,10 @@ class EncodedInstructions(_EncodedIds):
             self.input_ids.append(prompt_ids + answer_ids)
             self.n_prompt.append(len(prompt_ids))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def loss_denominator(self, idx: list[int]) -> float:
+        """Answer tokens the causal-LM loss averages over: the labels shift by one, so position 0 never counts."""
+        return float(sum(len(self.input_ids[i]) - max(self.n_prompt[i], 1) for i in idx))
 
     def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
         ids, mask = self._padded(idx)

@@ -27,6 +27,7 @@ from fintune.train.checkpoint import (
     save_checkpoint,
     trainable_state,
 )
+from fintune.train.distributed import Distributed
 from fintune.train.precision import autocast
 from fintune.train.tracking import Tracker
 
@@ -63,16 +64,22 @@ def train_loop(
     console: Console | None = None,
     precision: str = "fp32",
     tracker: Tracker | None = None,
+    dist: Distributed | None = None,
 ) -> LoopState:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
     `select` is (metric name, higher is better); `work_dir` receives the checkpoint and best weights;
-    `tracker` (optional) also receives the training loss per step and the validation scores.
+    `tracker` (optional) also receives the training loss per step and the validation scores. Under torchrun,
+    `dist` says which rank this is: each optimizer step still consumes one global batch of `cfg.batch_size`,
+    split across ranks, and only rank 0 writes or evaluates (the others receive its scores).
     """
     from transformers import get_linear_schedule_with_warmup
 
     console = console or Console(stderr=True)
     tracker = tracker or Tracker()  # no backends: every call returns at once
+    dist = dist or Distributed()
+    forward = dist.wrap(model)  # DDP for forward/backward; `model` stays unwrapped for state and evaluation
+    evaluate = _on_main(dist, evaluate)
     metric, higher_better = select
     groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
     total = cfg.max_steps or cfg.epochs * groups_per_epoch
@@ -96,6 +103,7 @@ def train_loop(
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
+        disable=not dist.is_main,
     )
     with progress:
         task = progress.add_task("train", total=total, completed=state.step, loss="-")
@@ -107,14 +115,17 @@ def train_loop(
             for g in range(state.next_group, len(groups)):
                 model.train()
                 loss_sum = 0.0
-                for micro in groups[g]:
-                    with autocast(precision, device):
-                        batch = {k: v.to(device) for k, v in data.collate(micro).items()}
-                        loss = _loss(model, batch, getattr(data, "class_weights", None))
-                    (loss / len(groups[g])).backward()
-                    loss_sum += loss.item() / len(groups[g])
-                    state.samples += len(micro)
+                for m, micro in enumerate(groups[g]):
+                    mine, factor = dist.shard(micro, data.loss_denominator)
+                    with dist.no_sync(forward, sync=m == len(groups[g]) - 1):
+                        with autocast(precision, device):
+                            batch = {k: v.to(device) for k, v in data.collate(mine).items()}
+                            loss = _loss(forward, batch, getattr(data, "class_weights", None))
+                        ((loss if factor == 1.0 else loss * factor) / len(groups[g])).backward()
+                    loss_sum += loss.item() * factor / len(groups[g])
+                    state.samples += len(micro)  # counts the global batch, so samples/s is the job's throughput
                     state.tokens += data.n_tokens(micro)
+                loss_sum = dist.mean_loss(loss_sum)
                 if cfg.max_grad_norm:
                     torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 optimizer.step()
@@ -135,13 +146,17 @@ def train_loop(
                 if state.step % cfg.save_steps == 0:
                     state.elapsed_s += time.perf_counter() - t0
                     t0 = time.perf_counter()
-                    save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+                    if dist.is_main:
+                        save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
             state.elapsed_s += time.perf_counter() - t0
-            best = _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console)
+            best = _end_of_epoch(
+                model, state, evaluate, metric, higher_better, cfg, best, best_file if dist.is_main else None, console
+            )
             tracker.log_metrics("validation", state.evals[-1], state.step)
             state.epoch += 1
             state.next_group = 0
-            save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+            if dist.is_main:
+                save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
     if best is not None:
         load_trainable_state(model, best)
     return state
@@ -187,6 +202,13 @@ def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tenso
     return torch.nn.functional.cross_entropy(logits, labels, weight=class_weights.to(logits.device))
 
 
+def _on_main(dist: Distributed, evaluate: Callable[[object], dict]) -> Callable[[object], dict]:
+    """Validation on rank 0 only; every rank gets the same scores, so best-epoch and early-stopping agree."""
+    if not dist.enabled:
+        return evaluate
+    return lambda model: dist.from_main(evaluate, model)
+
+
 def _record_val_loss(state: LoopState, loss: float) -> None:
     if not state.val_curve or state.val_curve[-1][0] != state.step:
         state.val_curve.append((state.step, round(state.elapsed_s, 3), round(float(loss), 6)))
@@ -201,7 +223,8 @@ def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best
     if improved:
         state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch + 1, 0
         best = trainable_state(model)
-        save_file(best, best_file)
+        if best_file is not None:  # None on ranks other than 0, which keep the weights in memory only
+            save_file(best, best_file)
     else:
         state.bad_epochs += 1
         if cfg.early_stopping_patience and state.bad_epochs >= cfg.early_stopping_patience:

@@ -37,15 +37,27 @@ from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot, pr_curve_plot
 from fintune.report.table import positive_class_line, print_backtest, print_results, sentiment_index_line
 from fintune.train.batching import EncodedInstructions, EncodedTexts
+from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
 
 
-def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: Console | None = None) -> Path:
-    """Train and evaluate one config; returns the finished run directory."""
-    console = console or Console(stderr=True)
+def run(
+    cfg: RunConfig,
+    resume: bool = False,
+    with_test: bool = True,
+    console: Console | None = None,
+    dist: Distributed | None = None,
+) -> Path:
+    """Train and evaluate one config; returns the finished run directory.
+
+    Under torchrun (`dist`), every rank trains its share of each batch; rank 0 alone writes the run folder and
+    evaluates, and the other ranks return the folder's final path as soon as training ends.
+    """
+    dist = dist or Distributed()
+    console = (console or Console(stderr=True)) if dist.is_main else Console(stderr=True, quiet=True)
     t_start = time.perf_counter()
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
@@ -84,8 +96,10 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
     probs_of = probability_fn(kind, model, tokenizer, cfg, labels)
     trainable, total = trainable_counts(model)
     console.print(f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train")
-    run_dir.open(resume, say=console.print)
-    tracker = open_tracker(cfg, run_dir.path, resume)  # TensorBoard / MLflow when enabled, else a no-op
+    if dist.is_main:
+        run_dir.open(resume, say=console.print)
+    dist.barrier()  # the folder exists (or was discarded) before any rank trains
+    tracker = open_tracker(cfg, run_dir.path, resume) if dist.is_main else None  # None: no-op
 
     # 3. train, choosing the best epoch on validation
     train_data = _encode_training_set(kind, tokenizer, splits.train, labels, cfg)
@@ -111,9 +125,12 @@ def run(cfg: RunConfig, resume: bool = False, with_test: bool = True, console: C
             console,
             precision,
             tracker,
+            dist,
         )
     )
     t_eval = time.perf_counter()
+    if not dist.is_main:  # rank 0 evaluates and writes; the others are done
+        return run_dir.final
 
     # 4. evaluate the chosen weights, and the baselines on the very same split
     metrics: dict = {}
