@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(__file__).parent / "assets"
 TINY_CSV = ASSETS / "sentiment_tiny.csv"
 
@@ -47,13 +50,12 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def tiny_overrides(tiny_model_dir, tmp_path) -> list[str]:
-    """Overrides that make configs/quickstart.yaml a seconds-long run on the tiny model and CSV."""
+def tiny_run_overrides(model_dir: Path, output_dir: Path) -> list[str]:
+    """Overrides that make configs/quickstart.yaml a seconds-long run named `tiny` on the tiny model and CSV."""
     return [
-        f"model.path={tiny_model_dir}",
+        f"model.path={model_dir}",
         f"data.source={TINY_CSV}",
-        f"output_dir={tmp_path / 'runs'}",
+        f"output_dir={output_dir}",
         "name=tiny",
         "data.max_length=32",
         "train.epochs=2",
@@ -62,6 +64,33 @@ def tiny_overrides(tiny_model_dir, tmp_path) -> list[str]:
         "adapter.r=4",
         "adapter.alpha=8",
     ]
+
+
+@pytest.fixture
+def tiny_overrides(tiny_model_dir, tmp_path) -> list[str]:
+    return tiny_run_overrides(tiny_model_dir, tmp_path / "runs")
+
+
+def fintune(*args, env=None) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "fintune", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+def one_line_error(res, *fragments) -> None:
+    """Exit code 2 and exactly one `fintune: error:` line holding every fragment, no traceback."""
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fintune: error: "), res.stderr
+    assert "Traceback" not in res.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
 
 
 CAUSAL_FAMILIES = ("llama", "qwen2", "mistral", "gpt2")

@@ -1,7 +1,6 @@
 """The command line end to end on the tiny model: files written, and bad input -> exit 2, one line."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,22 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY_CSV
+from tests.conftest import TINY_CSV, fintune, one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = str(ROOT / "configs/quickstart.yaml")
-
-
-def fintune(*args, env=None):
-    """Run the real console entry point in a subprocess, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "fintune", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
 
 
 @pytest.fixture
@@ -71,7 +58,7 @@ def test_predict_texts_and_csv_keep_columns(finished_run, tmp_path):
     assert list(out.columns) == ["headline", "ticker", "pred_label", "prob_negative", "prob_neutral", "prob_positive"]
     assert out[["prob_negative", "prob_neutral", "prob_positive"]].sum(axis=1).round(4).eq(1).all()
     res = fintune("predict", "--run", finished_run, "--input", src, "--output", tmp_path / "bad.csv")
-    _one_line_error(res, "has no column 'text'", "headline, ticker", "--text-column")
+    one_line_error(res, "has no column 'text'", "headline, ticker", "--text-column")
     assert not (tmp_path / "bad.csv").exists()
 
 
@@ -95,15 +82,6 @@ def test_eval_on_its_own_split_reproduces_the_test_metrics(finished_run):
     assert again["confusion_matrix"] == metrics["test"]["confusion_matrix"]
 
 
-def _one_line_error(res, *fragments):
-    assert res.returncode == 2, (res.returncode, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fintune: error: "), res.stderr
-    assert "Traceback" not in res.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
 @pytest.mark.parametrize(
     "extra, fragments",
     [
@@ -116,35 +94,35 @@ def _one_line_error(res, *fragments):
 )
 def test_bad_config_or_data_exit_2_and_leave_no_run(tiny_overrides, tmp_path, extra, fragments):
     res = fintune("run", QUICKSTART, *tiny_overrides, *extra)
-    _one_line_error(res, *fragments)
+    one_line_error(res, *fragments)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_bad_rows_exit_2_naming_the_row(tiny_overrides, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nprofit rose,positive\nsales fell,negatve\n", encoding="utf-8")
-    _one_line_error(
+    one_line_error(
         fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}", "data.labels=[negative,neutral,positive]"),
         "row 3",
         "unknown label 'negatve'",
     )
     bad.write_bytes("text,label\nprofit rose,positive\nM\xfcller gained,positive\n".encode("latin-1"))
-    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "not UTF-8", "line 3")
+    one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "not UTF-8", "line 3")
     bad.write_text('text,label\nprofit rose,positive\n"",negative\n', encoding="utf-8")
-    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "row 3", "is empty")
+    one_line_error(fintune("run", QUICKSTART, *tiny_overrides, f"data.source={bad}"), "row 3", "is empty")
 
 
 def test_missing_config_and_not_a_run(tmp_path):
-    _one_line_error(fintune("run", tmp_path / "nope.yaml"), "config file", "not found")
+    one_line_error(fintune("run", tmp_path / "nope.yaml"), "config file", "not found")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "config.yaml").write_text("name: half\n")
-    _one_line_error(fintune("predict", "--run", tmp_path / "half", "text"), "not a finished run", "metrics.json")
-    _one_line_error(fintune("eval", "--run", tmp_path / "none"), "not found")
-    _one_line_error(fintune("predict", "--run", tmp_path / "half"), "give texts")
+    one_line_error(fintune("predict", "--run", tmp_path / "half", "text"), "not a finished run", "metrics.json")
+    one_line_error(fintune("eval", "--run", tmp_path / "none"), "not found")
+    one_line_error(fintune("predict", "--run", tmp_path / "half"), "give texts")
 
 
 def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_overrides):
-    _one_line_error(fintune("run", QUICKSTART, *tiny_overrides), "already exists", "overwrite=true")
+    one_line_error(fintune("run", QUICKSTART, *tiny_overrides), "already exists", "overwrite=true")
     assert (finished_run / "metrics.json").exists()
 
 

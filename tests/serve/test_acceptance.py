@@ -20,7 +20,7 @@ import numpy as np
 import psutil
 import pytest
 
-from tests.conftest import TINY_CSV
+from tests.conftest import TINY_CSV, tiny_run_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "acceptance-key"
@@ -34,19 +34,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
     from fintune.train.workflow import run
 
     out = tmp_path_factory.mktemp("serve-runs")
-    overrides = [
-        f"model.path={tiny_model_dir}",
-        f"data.source={TINY_CSV}",
-        f"output_dir={out}",
-        "name=tiny",
-        "data.max_length=32",
-        "train.epochs=2",
-        "train.batch_size=8",
-        "train.learning_rate=0.01",
-        "adapter.r=4",
-        "adapter.alpha=8",
-    ]
-    run(load_config(ROOT / "configs/quickstart.yaml", overrides))
+    run(load_config(ROOT / "configs/quickstart.yaml", tiny_run_overrides(tiny_model_dir, out)))
     return out / "tiny"
 
 

@@ -20,29 +20,10 @@ from fintune.models.onnx_export import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: 
 from fintune.predict import Predictor  # noqa: E402
 from fintune.serve.engines import load_predictor  # noqa: E402
 from fintune.serve.onnx_predictor import OnnxPredictor  # noqa: E402
-from tests.conftest import TINY_CSV  # noqa: E402
+from tests.conftest import TINY_CSV, fintune, one_line_error, tiny_run_overrides  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = pd.read_csv(TINY_CSV)["text"].tolist()
-
-
-def _fintune(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "fintune", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
-
-
-def _one_line_error(res, *fragments):
-    assert res.returncode == 2, (res.returncode, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fintune: error: "), res.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")
@@ -55,20 +36,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
     from fintune.train.workflow import run
 
     out = tmp_path_factory.mktemp("onnx-runs")
-    overrides = [
-        f"model.path={tiny_model_dir}",
-        "model.pooling=mean",
-        f"data.source={TINY_CSV}",
-        f"output_dir={out}",
-        "name=tiny",
-        "data.max_length=32",
-        "train.epochs=2",
-        "train.batch_size=8",
-        "train.learning_rate=0.01",
-        "adapter.r=4",
-        "adapter.alpha=8",
-        "eval.baselines=[]",
-    ]
+    overrides = [*tiny_run_overrides(tiny_model_dir, out), "model.pooling=mean", "eval.baselines=[]"]
     return run(load_config(ROOT / "configs/quickstart.yaml", overrides), console=Console(stderr=True, quiet=True))
 
 
@@ -76,7 +44,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
 def onnx_dir(tiny_run, tmp_path_factory) -> Path:
     """Exported through the command line, as a user would."""
     out = tmp_path_factory.mktemp("onnx-export") / "tiny-onnx"
-    res = _fintune("export", "--run", tiny_run, "--out", out, "--onnx")
+    res = fintune("export", "--run", tiny_run, "--out", out, "--onnx")
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip() == f"exported: {out}"
     return out
@@ -146,7 +114,7 @@ def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("mine")
-    _one_line_error(_fintune("export", "--run", tiny_run, "--out", taken, "--onnx"), "already exists and is not empty")
+    one_line_error(fintune("export", "--run", tiny_run, "--out", taken, "--onnx"), "already exists and is not empty")
     assert (taken / "keep.txt").read_text() == "mine"
 
     causal = tmp_path / "causal-run"
@@ -154,8 +122,8 @@ def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
     metrics = json.loads((causal / "metrics.json").read_text())
     metrics["train"]["model_kind"] = "causal"  # the check reads the run's kind before loading any weights
     (causal / "metrics.json").write_text(json.dumps(metrics))
-    res = _fintune("export", "--run", causal, "--out", tmp_path / "c", "--onnx")
-    _one_line_error(res, "causal", "encoder (classifier) runs only")
+    res = fintune("export", "--run", causal, "--out", tmp_path / "c", "--onnx")
+    one_line_error(res, "causal", "encoder (classifier) runs only")
     assert not (tmp_path / "c").exists()
 
     shim = tmp_path / "shim" / "onnxruntime"  # shadows the installed onnxruntime, as if it were not installed
@@ -164,6 +132,6 @@ def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
         "raise ModuleNotFoundError(\"No module named 'onnxruntime'\", name='onnxruntime')\n"
     )
     path = os.pathsep.join(filter(None, [str(shim.parent), os.environ.get("PYTHONPATH")]))
-    res = _fintune("export", "--run", tiny_run, "--out", tmp_path / "m", "--onnx", env={"PYTHONPATH": path})
-    _one_line_error(res, "onnxruntime is not installed", "pip install 'fintune[fast]'")
+    res = fintune("export", "--run", tiny_run, "--out", tmp_path / "m", "--onnx", env={"PYTHONPATH": path})
+    one_line_error(res, "onnxruntime is not installed", "pip install 'fintune[fast]'")
     assert not (tmp_path / "m").exists()

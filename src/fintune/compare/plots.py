@@ -55,7 +55,8 @@ def metric_bars(rows: list[dict], metric: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(rows) + 2), 4))
     values = [r[metric] for r in rows]
     cis = [r.get(f"{metric}_ci95") or [v, v] for r, v in zip(rows, values)]
-    err = np.array([[v - lo for v, (lo, _) in zip(values, cis)], [hi - v for v, (_, hi) in zip(values, cis)]])
+    # clipped: the bar is the mean over seeds, the interval the first seed's, which need not contain the mean
+    err = np.clip([[v - lo for v, (lo, _) in zip(values, cis)], [hi - v for v, (_, hi) in zip(values, cis)]], 0, None)
     ax.bar(range(len(rows)), values, yerr=err, capsize=4, color="tab:blue", alpha=0.8)
     ax.set_xticks(range(len(rows)), [r["setting"] for r in rows], rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(f"test {metric}")
@@ -70,7 +71,8 @@ def tradeoff(rows: list[dict], metric: str, x_key: str, x_label: str, path: Path
     for row in rows:
         x, y = row.get(x_key) or 0, row[metric]
         lo, hi = row.get(f"{metric}_ci95") or (y, y)
-        ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3, label=row["setting"])
+        yerr = [[max(y - lo, 0.0)], [max(hi - y, 0.0)]]  # mean over seeds vs the first seed's interval
+        ax.errorbar([x], [y], yerr=yerr, fmt="o", capsize=3, label=row["setting"])
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(x_label)
