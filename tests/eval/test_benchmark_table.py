@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from fintune.eval.benchmark_table import benchmark_frame, print_benchmark, to_markdown
-from tests.conftest import TINY_CSV
-from tests.test_cli import QUICKSTART, _one_line_error, fintune
+from tests.conftest import TINY_CSV, fintune, one_line_error
+from tests.test_cli import QUICKSTART
 
 
 def _block(n, accuracy, f1_macro, f1_micro, f1_weighted, mcc):
@@ -106,6 +106,6 @@ def test_eval_on_two_files_writes_the_benchmark_and_both_evals(finished_run, two
     bad.write_text("text,label\nprofit rose,bullish\nsales fell,bearish\n", encoding="utf-8")
     (finished_run / "benchmark.md").unlink()
     before = (finished_run / "metrics.json").stat().st_mtime_ns
-    _one_line_error(fintune("eval", "--run", finished_run, "--data", f"{a},{bad}"), str(bad), "unknown label")
+    one_line_error(fintune("eval", "--run", finished_run, "--data", f"{a},{bad}"), str(bad), "unknown label")
     assert not (finished_run / "benchmark.md").exists()
     assert (finished_run / "metrics.json").stat().st_mtime_ns == before
