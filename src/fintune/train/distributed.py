@@ -31,6 +31,7 @@ import torch
 from fintune.errors import FintuneError
 
 ERROR_DIR = "FINTUNE_LAUNCH_ERRORS"
+"""Variable naming the folder where workers started by `launch` leave a FintuneError for it to print once."""
 TIMEOUT = datetime.timedelta(hours=2)
 """How long ranks wait for each other: rank 0 evaluates alone while the others wait at a broadcast. A crashed
 rank does not leave the others hanging this long; torchrun stops every worker when one fails."""
