@@ -26,7 +26,7 @@ def _pipeline_path(predictor):
     """The baseline: the run's own fine-tuned model, merged, behind a default text-classification pipeline."""
     from transformers import pipeline
 
-    model = predictor.model.merge_and_unload()  # keeps the MeanPooler that fintune put in place
+    model = predictor.model  # Predictor.load merged the adapter; the MeanPooler that fintune put in place stays
     model.config.id2label = dict(enumerate(predictor.labels))
     model.config.label2id = {label: i for i, label in enumerate(predictor.labels)}
     pipe = pipeline("text-classification", model=model, tokenizer=predictor.tokenizer, device="cpu")
@@ -62,12 +62,14 @@ def main() -> None:
             onnx_dir = export_onnx(args.run_dir, Path(tmp) / "onnx")
             print(f"export (fp32 + int8): {time.perf_counter() - t0:.1f} s")
         predictor = Predictor.load(args.run_dir)
+        unmerged = Predictor.load(args.run_dir, merge=False, batch_size=128)  # fintune's path before the change
         onnx_int8 = OnnxPredictor.load(onnx_dir, precision="int8", threads=args.threads)
         onnx_fp32 = OnnxPredictor.load(onnx_dir, precision="fp32", threads=args.threads)
-        baseline = _pipeline_path(Predictor.load(args.run_dir))  # its own copy: merging changes the model in place
+        baseline = _pipeline_path(Predictor.load(args.run_dir))  # its own copy: the pipeline edits the config
         paths = {
             "baseline: transformers pipeline (defaults)": baseline,
             "fintune Predictor (PyTorch)": lambda t: predictor.predict_proba(t).argmax(axis=1),
+            "ablation: Predictor, adapter not merged, batch 128": lambda t: unmerged.predict_proba(t).argmax(axis=1),
             "ONNX fp32 (OnnxPredictor)": lambda t: onnx_fp32.predict_proba(t).argmax(axis=1),
             "ONNX int8 (OnnxPredictor)": lambda t: onnx_int8.predict_proba(t).argmax(axis=1),
         }

@@ -33,14 +33,38 @@ def check_finished_run(run_dir: Path) -> None:
         raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
 
 
+# Texts per forward pass when predicting. Smaller than training's eval batch: texts are sorted by length, so a
+# batch pads little either way, and on a CPU 16-32 short sentences keep the activations in cache where 128 do not
+# (benchmarks/RESULTS.md, "CPU inference").
+PREDICT_BATCH = 32
+
+
+def merge_adapter(model):
+    """The base model with the LoRA-family weights folded in: one matmul per layer instead of three at inference.
+    Quantised (QLoRA) bases are left as they are: merging would de-quantise them."""
+    from peft import PeftModel
+
+    if not isinstance(model, PeftModel):
+        return model
+    base = model.get_base_model()
+    if getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False):
+        return model
+    return model.merge_and_unload().eval()
+
+
 class Predictor:
-    def __init__(self, run_dir: Path, cfg, labels: list[str], tokenizer, model, kind: str = "encoder"):
+    def __init__(
+        self, run_dir: Path, cfg, labels: list[str], tokenizer, model, kind: str = "encoder", batch_size: int = 0
+    ):
         self.run_dir, self.cfg, self.labels, self.tokenizer, self.model = run_dir, cfg, labels, tokenizer, model
         self.kind = kind
-        self._probs = probability_fn(kind, model, tokenizer, cfg, labels)
+        batch_size = batch_size or min(cfg.eval.batch_size, PREDICT_BATCH)
+        self._probs = probability_fn(kind, model, tokenizer, cfg, labels, batch_size)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Predictor:
+    def load(cls, run_dir: str | Path, merge: bool = True, batch_size: int = 0) -> Predictor:
+        """`merge=False` keeps the adapter separate (as training evaluated it; probabilities differ by ~1e-6).
+        `batch_size` 0: the smaller of the run's eval batch and PREDICT_BATCH."""
         from fintune.models.artifacts import load_trained
 
         run_dir = Path(run_dir)
@@ -50,7 +74,9 @@ class Predictor:
         labels = metrics["data"]["labels"]
         kind = metrics["train"].get("model_kind", "encoder")  # runs from before causal LMs are encoders
         tokenizer, model = load_trained(run_dir, cfg, labels, kind)
-        return cls(run_dir, cfg, labels, tokenizer, model, kind)
+        if merge:
+            model = merge_adapter(model)
+        return cls(run_dir, cfg, labels, tokenizer, model, kind, batch_size)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities of shape (len(texts), len(labels)), in `self.labels` order."""

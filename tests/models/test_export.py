@@ -64,7 +64,7 @@ def test_causal_export_loads_with_plain_transformers_and_matches_the_adapter(lla
     assert info["prompt"]["template"] and "{input}" in info["prompt"]["template"]
 
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
-    run_model = Predictor.load(llama_lora_run).model
+    run_model = Predictor.load(llama_lora_run, merge=False).model
     assert _adapter_trained(run_model)
     ids = AutoTokenizer.from_pretrained(out)(info["prompt"]["example"], return_tensors="pt")["input_ids"]
     with torch.no_grad():
@@ -90,7 +90,7 @@ def test_qlora_run_merges_into_the_unquantised_base(llama_lora_run, tmp_path):
     assert info["method"] == "qlora" and "unquantised base" in info["note"]
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
     assert not getattr(merged.config, "quantization_config", None)
-    run_model = Predictor.load(llama_lora_run).model
+    run_model = Predictor.load(llama_lora_run, merge=False).model
     ids = torch.tensor([[1, 5, 6, 7]])
     with torch.no_grad():
         assert (
@@ -106,7 +106,7 @@ def test_encoder_export_keeps_labels_and_predictions(tiny_overrides, tmp_path):
     run_dir = run(load_config(ROOT / "configs/quickstart.yaml", [*tiny_overrides, *QUICK, "model.pooling=cls"]))
     out = export_merged(run_dir, tmp_path / "merged")
 
-    predictor = Predictor.load(run_dir)
+    predictor = Predictor.load(run_dir, merge=False)  # the adapter as trained, to compare the export with
     assert _adapter_trained(predictor.model)
     model = AutoModelForSequenceClassification.from_pretrained(out).eval()
     assert model.config.id2label == dict(enumerate(predictor.labels))

@@ -13,8 +13,11 @@ import numpy as np
 from fintune.config import RunConfig
 
 
-def probability_fn(kind: str, model, tokenizer, cfg: RunConfig, labels: list[str]) -> Callable[[list[str]], np.ndarray]:
-    """texts -> probabilities of shape (len(texts), len(labels)), in `labels` order."""
+def probability_fn(
+    kind: str, model, tokenizer, cfg: RunConfig, labels: list[str], batch_size: int = 0
+) -> Callable[[list[str]], np.ndarray]:
+    """texts -> probabilities of shape (len(texts), len(labels)), in `labels` order; batch_size 0: the eval batch."""
+    batch_size = batch_size or cfg.eval.batch_size
     if kind == "causal":
         from fintune.data.prompts import PromptTemplate
         from fintune.eval.scoring import label_log_likelihoods, label_probabilities
@@ -26,7 +29,7 @@ def probability_fn(kind: str, model, tokenizer, cfg: RunConfig, labels: list[str
             model.eval()
             return label_probabilities(
                 label_log_likelihoods(
-                    model, tokenizer, prompts, labels, cfg.eval.batch_size, cfg.data.max_length, template.chat
+                    model, tokenizer, prompts, labels, batch_size, cfg.data.max_length, template.chat
                 )
             )
 
@@ -34,4 +37,4 @@ def probability_fn(kind: str, model, tokenizer, cfg: RunConfig, labels: list[str
 
     from fintune.models.inference import predict_proba
 
-    return lambda texts: predict_proba(model, tokenizer, list(texts), cfg.eval.batch_size, cfg.data.max_length)
+    return lambda texts: predict_proba(model, tokenizer, list(texts), batch_size, cfg.data.max_length)
