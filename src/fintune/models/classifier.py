@@ -28,9 +28,7 @@ def probability_fn(
             prompts = [template.render(t, labels) for t in texts]
             model.eval()
             return label_probabilities(
-                label_log_likelihoods(
-                    model, tokenizer, prompts, labels, batch_size, cfg.data.max_length, template.chat
-                )
+                label_log_likelihoods(model, tokenizer, prompts, labels, batch_size, cfg.data.max_length, template.chat)
             )
 
         return causal_probs
