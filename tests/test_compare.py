@@ -1,8 +1,10 @@
 """`fintune compare`: a sweep on the tiny model -> leaderboard, best.json chosen on validation, resumable."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,33 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
 
     again = _run("compare", path)  # everything finished with the same config: nothing runs again
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
+
+
+def test_a_sweep_stopped_with_ctrl_c_goes_on_where_it_stopped(tmp_path, tiny_overrides):
+    path = _sweep(tmp_path, tiny_overrides)
+    results = tmp_path / "runs" / "tiny-sweep" / "results"
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "fintune", "compare", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground job has it
+    )
+    deadline = time.monotonic() + 600
+    while not list(results.glob("*.json")) and sweep.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sweep.send_signal(signal.SIGINT)  # Ctrl-C once the first run is recorded, while the second one trains
+    _, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("fintune: interrupted") and "Traceback" not in err
+    finished = len(list(results.glob("*.json")))
+    assert 1 <= finished < 4 and not (tmp_path / "runs" / "tiny-sweep" / "best.json").exists()
+
+    again = _run("compare", path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("finished before, skipped") == finished
+    assert len(list(results.glob("*.json"))) == 4 and (tmp_path / "runs" / "tiny-sweep" / "best.json").is_file()
 
 
 def test_excluded_points_are_not_run(tmp_path, tiny_overrides):

@@ -26,7 +26,7 @@ app.add_typer(data_app, name="data")
 
 
 def _user_errors(fn):
-    """Turn FintuneError into `fintune: error: ...` and exit code 2."""
+    """Turn FintuneError into `fintune: error: ...` and exit code 2, Ctrl-C into one line and exit code 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -35,6 +35,9 @@ def _user_errors(fn):
         except FintuneError as e:
             print(f"fintune: error: {e}", file=sys.stderr)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            print("fintune: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -224,7 +227,11 @@ def compare(
     _quiet_libraries()
     from fintune.compare import compare as run_compare
 
-    run_compare(sweep_file, dry_run=dry_run)
+    try:
+        run_compare(sweep_file, dry_run=dry_run)
+    except KeyboardInterrupt:
+        print("fintune: interrupted; finished runs are kept, the same command goes on from there", file=sys.stderr)
+        raise typer.Exit(130) from None
 
 
 @app.command()
