@@ -96,6 +96,23 @@ def one_line_error(res, *fragments) -> None:
 CAUSAL_FAMILIES = ("llama", "qwen2", "mistral", "gpt2")
 
 
+def tiny_causal_overrides(model_dir: Path, output_dir: Path, name: str) -> list[str]:
+    """Overrides that make a configs/llm/*.yaml a seconds-long run on a tiny causal LM and the tiny CSV."""
+    return [
+        f"model.path={model_dir}",
+        f"data.source={TINY_CSV}",
+        f"output_dir={output_dir}",
+        f"name={name}",
+        "data.max_length=64",
+        "train.epochs=2",
+        "train.batch_size=8",
+        "train.gradient_accumulation_steps=1",
+        "train.learning_rate=0.01",
+        "train.gradient_checkpointing=false",
+        "eval.batch_size=8",
+    ]
+
+
 def _tiny_word_tokenizer(folder: Path, corpus: list[str], with_bos: bool):
     """A word-level tokenizer trained offline on `corpus`, saved as a transformers fast tokenizer."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers

@@ -11,7 +11,7 @@ from fintune.config import ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.loading import load_model_config
 from fintune.predict import Predictor
-from tests.conftest import CAUSAL_FAMILIES, TINY_CSV
+from tests.conftest import CAUSAL_FAMILIES, tiny_causal_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,25 +21,9 @@ def _run(config: str, *overrides):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-def _tiny(model_dir, out, name):
-    return [
-        f"model.path={model_dir}",
-        f"data.source={TINY_CSV}",
-        f"output_dir={out}",
-        f"name={name}",
-        "data.max_length=64",
-        "train.epochs=2",
-        "train.batch_size=8",
-        "train.gradient_accumulation_steps=1",
-        "train.learning_rate=0.01",
-        "train.gradient_checkpointing=false",
-        "eval.batch_size=8",
-    ]
-
-
 @pytest.mark.parametrize("family", CAUSAL_FAMILIES)
 def test_family_lora_run_trains_evaluates_both_ways_and_reloads(family, tiny_causal_dir, tmp_path):
-    res = _run(f"configs/llm/{family}_lora_fpb.yaml", *_tiny(tiny_causal_dir(family), tmp_path, family))
+    res = _run(f"configs/llm/{family}_lora_fpb.yaml", *tiny_causal_overrides(tiny_causal_dir(family), tmp_path, family))
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / family
     metrics = json.loads((run / "metrics.json").read_text())
@@ -57,7 +41,9 @@ def test_family_lora_run_trains_evaluates_both_ways_and_reloads(family, tiny_cau
 
 def test_zero_shot_run_evaluates_the_base_model(tiny_causal_dir, tmp_path):
     res = _run(
-        "configs/llm/llama_lora_fpb.yaml", *_tiny(tiny_causal_dir("llama"), tmp_path, "zs"), "adapter.method=none"
+        "configs/llm/llama_lora_fpb.yaml",
+        *tiny_causal_overrides(tiny_causal_dir("llama"), tmp_path, "zs"),
+        "adapter.method=none",
     )
     assert res.returncode == 0, res.stderr[-3000:]
     metrics = json.loads((tmp_path / "zs" / "metrics.json").read_text())

@@ -1,8 +1,6 @@
 """`fintune export`: a run's merged weights load with plain transformers and compute what the run's model computes."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,32 +10,11 @@ from fintune.config import load_config
 from fintune.errors import FintuneError
 from fintune.models.export import EXPORT_INFO, export_merged
 from fintune.predict import Predictor
-from tests.conftest import TINY_CSV
+from tests.conftest import fintune, tiny_causal_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
+ONE_EPOCH = ["train.epochs=1", "eval.generate=false"]  # a causal run only needs a trained adapter to export
 QUICK = ["train.max_steps=3", "eval.baselines=[]"]  # an encoder run only needs to finish with a trained adapter
-
-
-def _fintune(*args):
-    cmd = [sys.executable, "-m", "fintune", *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
-
-
-def _tiny(model_dir, out, name):
-    return [
-        f"model.path={model_dir}",
-        f"data.source={TINY_CSV}",
-        f"output_dir={out}",
-        f"name={name}",
-        "data.max_length=64",
-        "train.epochs=1",
-        "train.batch_size=8",
-        "train.gradient_accumulation_steps=1",
-        "train.learning_rate=0.01",
-        "train.gradient_checkpointing=false",
-        "eval.batch_size=8",
-        "eval.generate=false",
-    ]
 
 
 def _adapter_trained(model) -> bool:
@@ -48,7 +25,12 @@ def _adapter_trained(model) -> bool:
 @pytest.fixture(scope="module")
 def llama_lora_run(tiny_causal_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export-runs")
-    res = _fintune("run", ROOT / "configs/llm/llama_lora_fpb.yaml", *_tiny(tiny_causal_dir("llama"), out, "llama"))
+    res = fintune(
+        "run",
+        ROOT / "configs/llm/llama_lora_fpb.yaml",
+        *tiny_causal_overrides(tiny_causal_dir("llama"), out, "llama"),
+        *ONE_EPOCH,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return out / "llama"
 
@@ -144,7 +126,7 @@ def test_leftover_partial_folder_is_refused_not_deleted(tmp_path):
 
 
 def test_exporting_a_folder_that_is_not_a_run_exits_2_with_one_line(tmp_path):
-    res = _fintune("export", "--run", tmp_path, "--out", tmp_path / "out")
+    res = fintune("export", "--run", tmp_path, "--out", tmp_path / "out")
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and res.stderr.startswith("fintune: error:")
     assert str(tmp_path) in res.stderr and not (tmp_path / "out").exists()
