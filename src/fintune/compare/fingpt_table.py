@@ -1,5 +1,7 @@
 """The FinGPT-style benchmark table of a sweep: one row per setting, columns dataset x (accuracy, macro F1, micro F1,
-weighted F1), as FinGPT publishes its sentiment results, with each dataset's majority baseline as the last row.
+weighted F1), as FinGPT publishes its sentiment results, with a majority baseline as the last row: the training
+set's most frequent label predicted everywhere (what a model that learnt only the label prior would score; on a
+dataset where that label is rare, such as FPB's neutral on FiQA-SA, it scores below chance).
 
 Each setting's first seed is evaluated on the test split of every listed dataset through `fintune eval`'s own code
 (`benchmark_run`), so each result is also recorded under `evals` in that run's metrics.json; a second invocation
@@ -59,5 +61,8 @@ def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
     for row in frame.to_dict("records"):
         cells = [row.get(f"{d} {c}") for d in datasets for c in COLUMNS.values()]
         lines.append(f"| {row['setting']} | " + " | ".join("-" if v is None else f"{v:.4f}" for v in cells) + " |")
-    note = "\nTest splits; one row per setting (its first seed); the last row is each dataset's majority class.\n"
+    note = (
+        "\nTest splits; one row per setting (its first seed). The majority row predicts the training set's most "
+        "frequent label on every dataset.\n"
+    )
     return "\n".join(lines) + "\n" + note
