@@ -163,7 +163,7 @@ def _quantize(src: Path, dst: Path, config) -> list[str]:
     Their input, the GELU output, is reported to have a few channels far larger than the rest in BERT models, and one
     int8 scale for the whole activation then rounds the other channels away. Chosen on the FPB train + validation
     texts (never test) for the bundled MiniLM after one epoch: label agreement with the torch model 98.90 % with
-    them kept, 98.43 % with them quantised too, for 1.35x speed (benchmarks/RESULTS.md, "int8 recipe").
+    them kept, 98.43 % with them quantised too, for 1.17x speed (benchmarks/RESULTS.md, "int8 recipe").
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
