@@ -117,6 +117,35 @@ def test_a_sweep_stopped_with_ctrl_c_goes_on_where_it_stopped(tmp_path, tiny_ove
     assert len(list(results.glob("*.json"))) == 4 and (tmp_path / "runs" / "tiny-sweep" / "best.json").is_file()
 
 
+def test_a_sweep_continues_a_killed_run_from_its_checkpoint(tmp_path, tiny_overrides):
+    from tests.train.test_resume import KILLER  # the CLI, SIGKILLed at a known training batch
+
+    def one_run_sweep(name: str) -> Path:
+        raw = yaml.safe_load(_sweep(tmp_path, tiny_overrides).read_text())
+        raw["overrides"] |= {"train.epochs": 3, "train.save_steps": 4, "train.batch_size": 4}
+        raw |= {"name": name, "axes": {"train.seed": [1]}}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    def compare(path, kill_at=0):
+        cmd = [sys.executable, "-c", KILLER, str(kill_at), "compare", str(path)]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+    killed = one_run_sweep("killed")
+    assert compare(killed, kill_at=23).returncode == -signal.SIGKILL  # 12 batches an epoch: after step 20's checkpoint
+    again = compare(killed)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "continuing its unfinished run" in again.stdout and "resuming at step 20" in again.stderr
+
+    straight = one_run_sweep("straight")
+    assert compare(straight).returncode == 0
+    a, b = (
+        json.loads(next((tmp_path / "runs" / n / "results").glob("*.json")).read_text()) for n in ("killed", "straight")
+    )
+    assert a["metrics"]["test"] == b["metrics"]["test"] and a["train_info"]["losses"] == b["train_info"]["losses"]
+
+
 def test_excluded_points_are_not_run(tmp_path, tiny_overrides):
     path = _sweep(tmp_path, tiny_overrides)
     raw = yaml.safe_load(path.read_text())

@@ -143,6 +143,22 @@ def is_done(cfg: RunConfig) -> bool:
     return before == now
 
 
+def can_resume(cfg: RunConfig) -> bool:
+    """An interrupted run of exactly this config left a checkpoint: continue it rather than start over
+    (`--resume` ends where an uninterrupted run ends, so the sweep's results do not depend on the interruption)."""
+    from fintune.train.checkpoint import has_checkpoint
+    from fintune.train.rundir import RunDir
+
+    folder = RunDir(cfg.model_copy(update={"overwrite": True}))
+    if not has_checkpoint(folder.work / "checkpoint"):
+        return False
+    try:
+        folder.check(resume=True)
+    except FintuneError:  # another config (the sweep file changed): start over
+        return False
+    return True
+
+
 def run_sweep(sweep: Sweep, say=print) -> list[dict]:
     """Run what is not done yet; returns every run's result record (also written to results/<run>.json)."""
     from fintune.train.workflow import run as run_workflow
@@ -156,11 +172,12 @@ def run_sweep(sweep: Sweep, say=print) -> list[dict]:
         if is_done(cfg):
             say(f"{label}: finished before, skipped")
         else:
-            say(f"{label}: running")
+            resume = can_resume(cfg)
+            say(f"{label}: " + ("continuing its unfinished run from the last checkpoint" if resume else "running"))
             t0 = time.perf_counter()
             try:
                 # overwrite: a finished run with another config (the sweep file changed) is replaced
-                run_workflow(cfg.model_copy(update={"overwrite": True}))
+                run_workflow(cfg.model_copy(update={"overwrite": True}), resume=resume)
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # noqa: BLE001 - a failed run is recorded; the sweep goes on
