@@ -34,6 +34,27 @@ def _pipeline_path(predictor):
     return lambda texts: np.array([index[r["label"]] for r in pipe(texts)])
 
 
+def _sorted_by_characters(predictor):
+    """Ablation: the Predictor as it was before it sorted by token count (batches ordered by character length)."""
+    import torch
+
+    model, tokenizer, max_length = predictor.model, predictor.tokenizer, predictor.cfg.data.max_length
+
+    @torch.inference_mode()
+    def labels(texts):
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.zeros(len(texts), dtype=np.int64)
+        for start in range(0, len(texts), 32):
+            idx = order[start : start + 32]
+            enc = tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
+            out[idx] = model(**enc).logits.argmax(-1).numpy()
+        return out
+
+    return labels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="A finished encoder run (e.g. runs/bench-fpb-1ep).")
@@ -68,7 +89,10 @@ def main() -> None:
         baseline = _pipeline_path(Predictor.load(args.run_dir))  # its own copy: the pipeline edits the config
         paths = {
             "baseline: transformers pipeline (defaults)": baseline,
-            "fintune Predictor (PyTorch)": lambda t: predictor.predict_proba(t).argmax(axis=1),
+            "fintune Predictor (PyTorch: merged, sorted by tokens, 32 a pass)": lambda t: predictor.predict_proba(
+                t
+            ).argmax(axis=1),
+            "ablation: Predictor, batches sorted by characters": _sorted_by_characters(predictor),
             "ablation: Predictor, adapter not merged, batch 128": lambda t: unmerged.predict_proba(t).argmax(axis=1),
             "ONNX fp32 (OnnxPredictor)": lambda t: onnx_fp32.predict_proba(t).argmax(axis=1),
             "ONNX int8 (OnnxPredictor)": lambda t: onnx_int8.predict_proba(t).argmax(axis=1),
