@@ -82,6 +82,9 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert "adapter.method=lora_plus" in table and "baseline: majority" in table and "±" in table
     fingpt = (folder / "fingpt_table.md").read_text()
     assert fingpt.count("\n| ") == 3 and "F1 micro" in fingpt and "baseline: majority" in fingpt  # 2 settings
+    header, _, first_row = table.splitlines()[:3]
+    peak = [c.strip() for c in header.split("|")].index("peak MiB")
+    assert float(first_row.split("|")[peak].replace(",", "")) > 0  # every run recorded its own peak
     assert "Validation loss to" in table  # eval_steps gave every run a validation curve to time
     for plot in ("loss_curves", "confusion_matrices", "f1_weighted", "acc_vs_params", "acc_vs_time"):
         assert (folder / "plots" / f"{plot}.png").is_file(), plot

@@ -133,18 +133,25 @@ def cell(row: dict, m: str) -> str:
     return text + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
+def peak_mib(row: dict) -> str:
+    """The largest peak resident memory of the setting's runs; '-' where no run recorded one."""
+    return f"{row['peak_rss_mb']:,.0f}" if row.get("peak_rss_mb") else "-"
+
+
 def markdown(rows: list[dict], majority: dict | None) -> str:
-    head = "| setting | seeds | validation | " + " | ".join(METRICS) + " | p vs best | trainable | train s |"
-    lines = [head, "|" + "---|" * (len(METRICS) + 6)]
+    head = "| setting | seeds | validation | " + " | ".join(METRICS) + " | p vs best | trainable | train s | peak MiB |"
+    lines = [head, "|" + "---|" * (len(METRICS) + 7)]
     for row in rows:
         p = "-" if row.get("p_vs_best") is None else f"{row['p_vs_best']:.3g}"
         cells = " | ".join(cell(row, m) for m in METRICS)
         lines.append(
             f"| {row['setting']} | {row['seeds']} | {row['validation']:.4f} | {cells} | {p} | "
-            f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} |"
+            f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} | {peak_mib(row)} |"
         )
     if majority:
-        lines.append(f"| {majority['setting']} | | | " + " | ".join(f"{majority[m]:.4f}" for m in METRICS) + " | | | |")
+        lines.append(
+            f"| {majority['setting']} | | | " + " | ".join(f"{majority[m]:.4f}" for m in METRICS) + " | | | | |"
+        )
     notes = [
         "",
         "Rows sorted by the validation metric (the test split chose nothing). Test metrics: mean ± std over seeds,",

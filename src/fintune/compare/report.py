@@ -14,6 +14,7 @@ from fintune.compare.leaderboard import (
     cell,
     majority_row,
     markdown,
+    peak_mib,
     setting_of,
     write_best,
     write_tables,
@@ -67,16 +68,15 @@ def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed, fingp
         body.append(
             f'<tr class="{"run" if i == 0 else ""}"><td>{html.escape(row["setting"])}</td><td>{row["seeds"]}</td>'
             f"<td>{row['validation']:.4f}</td>{cells}<td>{p}</td><td>{row['trainable_params'] or 0:,}</td>"
-            f"<td>{row['train_s']:.0f}</td><td>{row.get('steps_to_target') or '-'}</td></tr>"
+            f"<td>{row['train_s']:.0f}</td><td>{peak_mib(row)}</td><td>{row.get('steps_to_target') or '-'}</td></tr>"
         )
     if majority:
         cells = "".join(f"<td>{majority[m]:.4f}</td>" for m in METRICS)
-        body.append(
-            f"<tr><td>baseline: majority</td><td></td><td></td>{cells}<td></td><td></td><td></td><td></td></tr>"
-        )
+        body.append(f"<tr><td>baseline: majority</td><td></td><td></td>{cells}{'<td></td>' * 5}</tr>")
     table = (
         f"<table><tr><th>setting</th><th>seeds</th><th>validation {html.escape(sweep.select_metric)}</th>{head}"
-        f"<th>p vs best</th><th>trainable</th><th>train s</th><th>steps to target loss</th></tr>{''.join(body)}</table>"
+        f"<th>p vs best</th><th>trainable</th><th>train s</th><th>peak MiB</th><th>steps to target loss</th></tr>"
+        f"{''.join(body)}</table>"
     )
     parts = [
         f"<h1>{html.escape(sweep.name)}</h1>",

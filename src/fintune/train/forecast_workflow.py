@@ -31,6 +31,7 @@ from fintune.report.kline import kline_chart
 from fintune.report.plots import loss_plot
 from fintune.train.batching import EncodedInstructions
 from fintune.train.loop import train_loop, train_summary
+from fintune.train.memory import reset_peak_rss
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
@@ -41,6 +42,7 @@ CHARTS_PER_PAIR = 2  # the first and last test window of each (past, future) pai
 def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None = None) -> Path:
     console = console or Console(stderr=True)
     t_start = time.perf_counter()
+    reset_peak_rss()  # the run's own peak, not an earlier run's in the same process (a sweep)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)

@@ -28,6 +28,7 @@ from fintune.train.checkpoint import (
     trainable_state,
 )
 from fintune.train.distributed import Distributed
+from fintune.train.memory import peak_rss_mb
 from fintune.train.precision import autocast
 from fintune.train.tracking import Tracker
 
@@ -167,14 +168,12 @@ def train_summary(
 ) -> dict:
     """The `train` block of metrics.json common to every workflow; `times` are perf_counter() readings at the
     start, when training began, when it ended and when evaluation ended; `extra` adds the workflow's own keys."""
-    import resource
-
     last = [loss for _, _, loss in state.losses[-20:]]
     return {
         "runtime_s": round(state.elapsed_s, 2),
         "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
         "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),  # this run's own peak, evaluation included (memory.py)
         "trainable_params": trainable,
         "total_params": total,
         "final_loss": round(sum(last) / max(1, len(last)), 6),

@@ -39,6 +39,7 @@ from fintune.report.table import positive_class_line, print_backtest, print_resu
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState, train_loop, train_summary
+from fintune.train.memory import reset_peak_rss
 from fintune.train.precision import resolve_precision
 from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
@@ -59,6 +60,7 @@ def run(
     dist = dist or Distributed()
     console = (console or Console(stderr=True)) if dist.is_main else Console(stderr=True, quiet=True)
     t_start = time.perf_counter()
+    reset_peak_rss()  # the run's own peak, not an earlier run's in the same process (a sweep)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
     torch.manual_seed(cfg.train.seed)  # the head and adapter initialisation depend on it

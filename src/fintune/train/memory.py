@@ -1,0 +1,34 @@
+"""Peak resident memory of one run, also when several runs share a process (`fintune compare` runs them in turn).
+
+The kernel's lifetime peak (`ru_maxrss`) only grows, so in a sweep every run would report the largest run before
+it. On Linux the peak (VmHWM) can be reset by writing 5 to /proc/self/clear_refs; elsewhere, or where that is not
+allowed, the lifetime peak is reported, an upper bound.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def reset_peak_rss() -> None:
+    """Start counting the peak from the memory in use now."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float:
+    """The largest resident set since `reset_peak_rss` (or since the process started), in MiB."""
+    try:
+        found = re.search(r"VmHWM:\s+(\d+)\s+kB", _STATUS.read_text())
+    except OSError:
+        found = None
+    if found:
+        return round(int(found.group(1)) / 1024, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
