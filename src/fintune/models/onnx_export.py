@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from fintune.models.export import _check_target, _load_run
 ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
 OPSET = 17  # LayerNormalization is a native op from 17 on; onnxruntime >= 1.14 runs it
+CALIBRATION_TEXTS = 1024  # training texts whose activations set the smoothing scales
 TOLERANCE = 1e-4  # largest probability difference between the fp32 graph and the torch model that export accepts
 _PROBE = [  # two lengths, so both the tracing example and the check are padded
     "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period in 2007",
@@ -67,10 +69,17 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
         partial.mkdir(parents=True)
         _trace(model, tokenizer, names, max_length, partial / FP32_FILE)
         diff = _check_against_torch(model, tokenizer, names, max_length, partial / FP32_FILE)
-        kept = _quantize(partial / FP32_FILE, partial / INT8_FILE, model.config)
+        smoothed, smoothing = _smoothed_copy(model, predictor)
+        int8_source = partial / FP32_FILE
+        if smoothed is not None:  # the int8 graph is quantised from the smoothed model; fp32 stays as traced
+            int8_source = partial / "smoothed.onnx"
+            _trace(smoothed, tokenizer, names, max_length, int8_source)
+        kept = _quantize(int8_source, partial / INT8_FILE, model.config)
+        if smoothed is not None:
+            int8_source.unlink()
         tokenizer.save_pretrained(partial)
         info = _info(run_dir, predictor, method, names, max_length, diff)
-        info["quantization"]["kept_fp32"] = kept
+        info["quantization"] |= {"kept_fp32": kept, "smoothing": smoothing}
         (partial / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if out.is_dir():
             out.rmdir()  # _check_target allowed only an empty folder
@@ -153,6 +162,30 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
             f"(allowed {TOLERANCE:g}); this model's architecture does not trace faithfully, use `fintune predict`"
         )
     return diff
+
+
+def _smoothed_copy(model, predictor) -> tuple[object | None, dict]:
+    """A copy of `model` with activation smoothing (models/smoothing.py) calibrated on the first training texts of
+    the run's data, and what was done; (None, reason) when that data cannot be read here."""
+    import copy
+
+    from fintune.data.registry import load_splits
+    from fintune.models.inference import predict_proba
+    from fintune.models.smoothing import ALPHA, smooth_for_int8
+
+    cfg = predictor.cfg
+    try:
+        texts = list(load_splits(cfg.data).train["text"][:CALIBRATION_TEXTS])
+    except FintuneError as e:
+        print(
+            f"warning: int8 graph without activation smoothing: the run's training data is unreadable ({e})",
+            file=sys.stderr,
+        )
+        return None, {"applied": False, "why_not": str(e)}
+    smoothed = copy.deepcopy(model)
+    n = smooth_for_int8(smoothed, lambda m: predict_proba(m, predictor.tokenizer, texts, 32, cfg.data.max_length))
+    calibration = f"first {len(texts)} training texts of {cfg.data.source}"
+    return smoothed.eval(), {"applied": True, "alpha": ALPHA, "linear_layers": n, "calibration": calibration}
 
 
 def _quantize(src: Path, dst: Path, config) -> list[str]:
