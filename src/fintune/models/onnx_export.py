@@ -8,7 +8,8 @@ probabilities: a trace that baked in a shape or skipped the mask would fail here
 
 Layout of the folder (read by `fintune.serve.onnx_predictor.OnnxPredictor`):
     model.onnx        fp32, inputs input_ids / attention_mask (/ token_type_ids) of shape (batch, sequence) -> logits
-    model.int8.onnx   the same with most MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize)
+    model.int8.onnx   the same with most MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize),
+                      quantised from an activation-smoothed copy (models/smoothing.py, _smoothed_copy)
     tokenizer files, and onnx_export.json (labels, max_length, input names, provenance)
 """
 
@@ -195,8 +196,9 @@ def _quantize(src: Path, dst: Path, config) -> list[str]:
     Kept in fp32: the embedding lookups (int8 saves memory there, not time) and the feed-forward down-projections.
     Their input, the GELU output, is reported to have a few channels far larger than the rest in BERT models, and one
     int8 scale for the whole activation then rounds the other channels away. Chosen on the FPB train + validation
-    texts (never test) for the bundled MiniLM after one epoch: label agreement with the torch model 98.90 % with
-    them kept, 98.43 % with them quantised too, for 1.17x speed (benchmarks/RESULTS.md, "int8 recipe").
+    texts (never test) for the bundled MiniLM: label agreement with the torch model 98.90 % with them kept, 98.43 %
+    with them quantised too (one-epoch model, AVX2 CPU); 99.34 % vs 99.17 % for the `make demo` model, where
+    quantising them would be 1.55x faster on an AVX-512 VNNI CPU (benchmarks/RESULTS.md, "int8 recipe").
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
