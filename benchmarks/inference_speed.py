@@ -21,6 +21,8 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
+OURS = "fintune Predictor (PyTorch: merged, sorted by tokens, 32 a pass)"
+
 
 def _pipeline_path(predictor):
     """The baseline: the run's own fine-tuned model, merged, behind a default text-classification pipeline."""
@@ -89,9 +91,7 @@ def main() -> None:
         baseline = _pipeline_path(Predictor.load(args.run_dir))  # its own copy: the pipeline edits the config
         paths = {
             "baseline: transformers pipeline (defaults)": baseline,
-            "fintune Predictor (PyTorch: merged, sorted by tokens, 32 a pass)": lambda t: predictor.predict_proba(
-                t
-            ).argmax(axis=1),
+            OURS: lambda t: predictor.predict_proba(t).argmax(axis=1),
             "ablation: Predictor, batches sorted by characters": _sorted_by_characters(predictor),
             "ablation: Predictor, adapter not merged, batch 128": lambda t: unmerged.predict_proba(t).argmax(axis=1),
             "ONNX fp32 (OnnxPredictor)": lambda t: onnx_fp32.predict_proba(t).argmax(axis=1),
