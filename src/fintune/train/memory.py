@@ -2,7 +2,8 @@
 
 The kernel's lifetime peak (`ru_maxrss`) only grows, so in a sweep every run would report the largest run before
 it. On Linux the peak (VmHWM) can be reset by writing 5 to /proc/self/clear_refs; elsewhere, or where that is not
-allowed, the lifetime peak is reported, an upper bound.
+allowed, the lifetime peak is reported, an upper bound. Memory that the allocator kept from an earlier run in the
+same process is still resident, so a reset peak is never below it (README, "Comparing runs").
 """
 
 from __future__ import annotations
