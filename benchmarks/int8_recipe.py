@@ -35,7 +35,7 @@ def main() -> None:
 
     from fintune.config import DataConfig
     from fintune.data.registry import load_splits
-    from fintune.models.onnx_export import CALIBRATION_TEXTS, FP32_FILE, INT8_FILE, export_onnx
+    from fintune.models.onnx_export import FP32_FILE, INT8_FILE, export_onnx
     from fintune.predict import Predictor
     from fintune.serve.onnx_predictor import OnnxPredictor
 
@@ -103,27 +103,22 @@ def main() -> None:
             folder = Path(tmp) / "variant"
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(export, folder)
-            _smoothed_int8(predictor, export, folder / INT8_FILE, alpha, splits.train["text"][:CALIBRATION_TEXTS])
+            _smoothed_int8(predictor, export, folder / INT8_FILE, alpha)
             agreement, speed = measure(folder, "int8")
             print(f"| {'off' if alpha is None else f'alpha {alpha}'} | {agreement:.2%} | {speed:.1f} |")
 
 
-def _smoothed_int8(predictor, export: Path, dst: Path, alpha: float | None, calibration) -> None:
-    """The shipped int8 recipe over the run's model smoothed with `alpha` (None: not smoothed)."""
-    import copy
+def _smoothed_int8(predictor, export: Path, dst: Path, alpha: float | None) -> None:
+    """The shipped int8 recipe over the run's model smoothed with `alpha` (None: not smoothed), as the export does."""
+    from fintune.models.onnx_export import FP32_FILE, _quantize, _smoothed_copy, _trace
 
-    from fintune.models.inference import predict_proba
-    from fintune.models.onnx_export import FP32_FILE, _quantize, _trace
-    from fintune.models.smoothing import smooth_for_int8
-
-    model, tokenizer, max_length = predictor.model, predictor.tokenizer, predictor.cfg.data.max_length
+    model, tokenizer = predictor.model, predictor.tokenizer
     source = export / FP32_FILE
     if alpha is not None:
-        model = copy.deepcopy(model)
-        smooth_for_int8(model, lambda m: predict_proba(m, tokenizer, list(calibration), 32, max_length), alpha)
+        smoothed, _ = _smoothed_copy(model, predictor, alpha)
         source = dst.with_name("smoothed.onnx")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
-        _trace(model.eval(), tokenizer, names, max_length, source)
+        _trace(smoothed, tokenizer, names, predictor.cfg.data.max_length, source)
     _quantize(source, dst, model.config)
 
 

@@ -165,16 +165,17 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
     return diff
 
 
-def _smoothed_copy(model, predictor) -> tuple[object | None, dict]:
+def _smoothed_copy(model, predictor, alpha: float | None = None) -> tuple[object | None, dict]:
     """A copy of `model` with activation smoothing (models/smoothing.py) calibrated on the first training texts of
-    the run's data, and what was done; (None, reason) when that data cannot be read here."""
+    the run's data, and what was done; (None, reason) when that data cannot be read here. `alpha`: models/smoothing.py's
+    ALPHA unless given (benchmarks/int8_recipe.py compares several)."""
     import copy
 
     from fintune.data.registry import load_splits
     from fintune.models.inference import predict_proba
     from fintune.models.smoothing import ALPHA, smooth_for_int8
 
-    cfg = predictor.cfg
+    cfg, alpha = predictor.cfg, ALPHA if alpha is None else alpha
     try:
         texts = list(load_splits(cfg.data).train["text"][:CALIBRATION_TEXTS])
     except FintuneError as e:
@@ -184,9 +185,13 @@ def _smoothed_copy(model, predictor) -> tuple[object | None, dict]:
         )
         return None, {"applied": False, "why_not": str(e)}
     smoothed = copy.deepcopy(model)
-    n = smooth_for_int8(smoothed, lambda m: predict_proba(m, predictor.tokenizer, texts, 32, cfg.data.max_length))
+
+    def run_batches(m):
+        predict_proba(m, predictor.tokenizer, texts, 32, cfg.data.max_length)
+
+    n = smooth_for_int8(smoothed, run_batches, alpha)
     calibration = f"first {len(texts)} training texts of {cfg.data.source}"
-    return smoothed.eval(), {"applied": True, "alpha": ALPHA, "linear_layers": n, "calibration": calibration}
+    return smoothed.eval(), {"applied": True, "alpha": alpha, "linear_layers": n, "calibration": calibration}
 
 
 def _quantize(src: Path, dst: Path, config) -> list[str]:
