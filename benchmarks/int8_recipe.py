@@ -1,11 +1,16 @@
-"""Which MatMuls to quantise in the ONNX int8 export: agreement with the torch model vs speed, chosen without test.
+"""How the ONNX int8 export is prepared and what it quantises: agreement with the torch model vs speed, chosen
+without test.
 
-The export keeps the feed-forward down-projections in fp32 (`fintune.models.onnx_export._quantize`). This script
-shows why: it quantises (a) every weight MatMul, (b) all but the down-projections (the shipped recipe), (c) one
-kind of MatMul at a time, and reports label agreement with the run's PyTorch model on the FPB *train and validation*
-texts (agreement needs no labels, so the choice never sees the test split) and sentences/s on the first 600 test
-texts with one thread. Baseline: the fp32 ONNX graph (nothing quantised). A second table varies the activation
-smoothing (`fintune.models.smoothing`) of the shipped recipe: off, and alpha 0.5 / 0.75 (shipped) / 0.9.
+Every table reports label agreement with the run's PyTorch model on the FPB *train and validation* texts (agreement
+needs no labels, so the choice never sees the test split) and sentences/s on the first 600 test texts with one
+thread. Baseline: the fp32 ONNX graph (nothing quantised).
+1. No preparation: every weight MatMul quantised, all but the feed-forward down-projections, one kind at a time.
+2. Activation smoothing (`fintune.models.smoothing`) with the down-projections kept fp32: off, alpha 0.5 / 0.75
+   (shipped) / 0.9.
+3. Smoothing at the shipped alpha, and the down-projections quantised with their k largest input channels split
+   off in fp32 (`fintune.models.outliers`): k = 0 (no split: the whole down-projections fp32), 1, 2, 4 (shipped),
+   8, 16. It adds the mean KL divergence from the torch model's probabilities on train + validation (continuous,
+   so less noisy than counting flipped labels) and, reported but never chosen on, test agreement.
 Needs `pip install 'fintune[fast]'` and FINTUNE_DATA_DIR (FPB).
 
     FINTUNE_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/int8_recipe.py runs/bench-fpb-1ep
@@ -20,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 
 def main() -> None:
@@ -36,6 +40,8 @@ def main() -> None:
     from fintune.config import DataConfig
     from fintune.data.registry import load_splits
     from fintune.models.onnx_export import FP32_FILE, INT8_FILE, export_onnx
+    from fintune.models.outliers import OUTLIER_CHANNELS
+    from fintune.models.smoothing import ALPHA
     from fintune.predict import Predictor
     from fintune.serve.onnx_predictor import OnnxPredictor
 
@@ -43,8 +49,10 @@ def main() -> None:
     predictor = Predictor.load(args.run_dir)
     splits = load_splits(DataConfig(source="fpb"))
     choose_on = [*splits.train["text"], *splits.validation["text"]]
-    timed = pd.read_csv(args.run_dir / "predictions.csv", dtype=str, keep_default_na=False)["text"].tolist()[:600]
-    reference = predictor.predict_proba(choose_on).argmax(axis=1)
+    test = list(splits.test["text"])
+    timed = test[:600]
+    reference_probs = predictor.predict_proba(choose_on)
+    reference, test_reference = reference_probs.argmax(axis=1), predictor.predict_proba(test).argmax(axis=1)
 
     with tempfile.TemporaryDirectory() as tmp:
         export = export_onnx(args.run_dir, Path(tmp) / "export")
@@ -66,13 +74,19 @@ def main() -> None:
             "all but feed-forward down (shipped)": [n for n, s in weight_matmuls.items() if s != (inner, hidden)],
         } | {f"only {kind}": [n for n, s in weight_matmuls.items() if s == shape] for kind, shape in kinds.items()}
 
-        def measure(folder: Path, precision: str) -> tuple[float, float]:
+        def measure(folder: Path, precision: str, extra: bool = False) -> tuple:
+            """(agreement, sentences/s), and with `extra` also (mean KL, test agreement)."""
             engine = OnnxPredictor.load(folder, precision=precision, threads=args.threads)
             engine.predict_proba(timed[:64])  # warm-up
             t0 = time.perf_counter()
             engine.predict_proba(timed)
             speed = len(timed) / (time.perf_counter() - t0)
-            return float(np.mean(engine.predict_proba(choose_on).argmax(axis=1) == reference)), speed
+            probs = engine.predict_proba(choose_on)
+            agreement = float(np.mean(probs.argmax(axis=1) == reference))
+            if not extra:
+                return agreement, speed
+            test_agreement = float(np.mean(engine.predict_proba(test).argmax(axis=1) == test_reference))
+            return agreement, speed, _mean_kl(reference_probs, probs), test_agreement
 
         fp32_agreement, fp32_speed = measure(export, "fp32")
         print(
@@ -103,23 +117,55 @@ def main() -> None:
             folder = Path(tmp) / "variant"
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(export, folder)
-            _smoothed_int8(predictor, export, folder / INT8_FILE, alpha)
+            _prepared_int8(predictor, export, folder / INT8_FILE, alpha, 0)
             agreement, speed = measure(folder, "int8")
             print(f"| {'off' if alpha is None else f'alpha {alpha}'} | {agreement:.2%} | {speed:.1f} |")
 
+        print(
+            f"\n| down-projections (smoothing alpha {ALPHA}) | agreement with torch | mean KL | sentences/s "
+            "| test agreement (reported, not chosen on) |"
+        )
+        print("|---|---:|---:|---:|---:|")
+        for count in (0, 1, 2, 4, 8, 16):
+            folder = Path(tmp) / "variant"
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(export, folder)
+            _prepared_int8(predictor, export, folder / INT8_FILE, ALPHA, count)
+            agreement, speed, kl, test_agreement = measure(folder, "int8", extra=True)
+            name = "kept fp32 (k = 0)" if count == 0 else f"int8, {count} channel(s) per layer split off in fp32"
+            shipped = " (shipped)" if count == OUTLIER_CHANNELS else ""
+            print(f"| {name}{shipped} | {agreement:.2%} | {kl:.6f} | {speed:.1f} | {test_agreement:.2%} |")
 
-def _smoothed_int8(predictor, export: Path, dst: Path, alpha: float | None) -> None:
-    """The shipped int8 recipe over the run's model smoothed with `alpha` (None: not smoothed), as the export does."""
-    from fintune.models.onnx_export import FP32_FILE, _quantize, _smoothed_copy, _trace
+
+def _prepared_int8(predictor, export: Path, dst: Path, alpha: float | None, outlier_channels: int) -> None:
+    """The export's int8 graph over the run's model smoothed with `alpha` (None: no preparation at all) and
+    `outlier_channels` split off per down-projection (0: the down-projections stay fp32), as the export does."""
+    from fintune.models.onnx_export import FP32_FILE, _int8_ready_copy, _quantize, _trace
 
     model, tokenizer = predictor.model, predictor.tokenizer
     source = export / FP32_FILE
-    if alpha is not None:
-        smoothed, _ = _smoothed_copy(model, predictor, alpha)
-        source = dst.with_name("smoothed.onnx")
+    if alpha is None:
+        outlier_channels = 0
+    else:
+        ready, _ = _int8_ready_copy(_merged(model), predictor, alpha, outlier_channels)
+        source = dst.with_name("int8_ready.onnx")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
-        _trace(smoothed, tokenizer, names, predictor.cfg.data.max_length, source)
-    _quantize(source, dst, model.config)
+        _trace(ready, tokenizer, names, predictor.cfg.data.max_length, source)
+    _quantize(source, dst, model.config, outlier_channels)
+
+
+def _merged(model):
+    """The run's model with its adapter merged into a copy, as the export traces it."""
+    import copy
+
+    from peft import PeftModel
+
+    return copy.deepcopy(model).merge_and_unload() if isinstance(model, PeftModel) else model
+
+
+def _mean_kl(p: np.ndarray, q: np.ndarray) -> float:
+    eps = 1e-9
+    return float(np.mean(np.sum(p * (np.log(p + eps) - np.log(q + eps)), axis=1)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import copy
 import torch
 from transformers import BertConfig, BertModel
 
-from fintune.models.smoothing import ScaledInput, smooth_for_int8
+from fintune.models.smoothing import ScaledInput, record_input_peaks, smooth_for_int8, smoothing_targets
 
 
 def _tiny_bert_with_an_outlier_channel() -> tuple[BertModel, dict]:
@@ -24,7 +24,8 @@ def test_smoothing_keeps_the_outputs_and_evens_out_the_inputs():
     model, batch = _tiny_bert_with_an_outlier_channel()
     want = model(**batch).last_hidden_state
     smoothed = copy.deepcopy(model)
-    n = smooth_for_int8(smoothed, lambda m: m(**batch))
+    peaks = record_input_peaks(smoothed, smoothing_targets(smoothed), lambda m: m(**batch))
+    n = smooth_for_int8(smoothed, peaks)
     assert n == 2 * 4  # query, key, value and the feed-forward up-projection of each layer
     assert torch.allclose(smoothed(**batch).last_hidden_state, want, atol=1e-5)
 

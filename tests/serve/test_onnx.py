@@ -64,7 +64,10 @@ def test_export_writes_both_graphs_the_tokenizer_and_provenance(onnx_dir, tiny_r
 
     ops = {node.op_type for node in onnx.load(str(onnx_dir / INT8_FILE)).graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
-    assert len(info["quantization"]["kept_fp32"]) == 2  # one feed-forward down-projection per layer stays fp32
+    preparation = info["quantization"]["preparation"]  # calibrated on the tiny run's own training CSV
+    assert preparation["applied"] and preparation["smoothing"]["linear_layers"] == 2 * 4  # q, k, v, up per layer
+    assert preparation["outlier_split"] == {"channels_per_layer": 4, "down_projections": 2}
+    assert len(info["quantization"]["kept_fp32"]) == 2  # per layer, the down-projection's outlier part stays fp32
 
 
 def test_fp32_graph_gives_the_torch_predictors_probabilities_in_input_order(onnx_dir, tiny_run):

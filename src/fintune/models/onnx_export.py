@@ -8,8 +8,9 @@ probabilities: a trace that baked in a shape or skipped the mask would fail here
 
 Layout of the folder (read by `fintune.serve.onnx_predictor.OnnxPredictor`):
     model.onnx        fp32, inputs input_ids / attention_mask (/ token_type_ids) of shape (batch, sequence) -> logits
-    model.int8.onnx   the same with most MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize),
-                      quantised from an activation-smoothed copy (models/smoothing.py, _smoothed_copy)
+    model.int8.onnx   the same with the MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize),
+                      quantised from a copy prepared on calibration texts (_int8_ready_copy): activation-smoothed
+                      (models/smoothing.py), the down-projections' outlier channels split off (models/outliers.py)
     tokenizer files, and onnx_export.json (labels, max_length, input names, provenance)
 """
 
@@ -28,7 +29,7 @@ from fintune.models.export import _check_target, _load_run
 ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
 OPSET = 17  # LayerNormalization is a native op from 17 on; onnxruntime >= 1.14 runs it
-CALIBRATION_TEXTS = 1024  # training texts whose activations set the smoothing scales
+CALIBRATION_TEXTS = 1024  # training texts whose activations set the smoothing scales and the outlier channels
 TOLERANCE = 1e-4  # largest probability difference between the fp32 graph and the torch model that export accepts
 _PROBE = [  # two lengths, so both the tracing example and the check are padded
     "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period in 2007",
@@ -70,17 +71,18 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
         partial.mkdir(parents=True)
         _trace(model, tokenizer, names, max_length, partial / FP32_FILE)
         diff = _check_against_torch(model, tokenizer, names, max_length, partial / FP32_FILE)
-        smoothed, smoothing = _smoothed_copy(model, predictor)
-        int8_source = partial / FP32_FILE
-        if smoothed is not None:  # the int8 graph is quantised from the smoothed model; fp32 stays as traced
-            int8_source = partial / "smoothed.onnx"
-            _trace(smoothed, tokenizer, names, max_length, int8_source)
-        kept = _quantize(int8_source, partial / INT8_FILE, model.config)
-        if smoothed is not None:
+        ready, preparation = _int8_ready_copy(model, predictor)
+        int8_source, split = partial / FP32_FILE, 0
+        if ready is not None:  # the int8 graph is quantised from the prepared model; fp32 stays as traced
+            int8_source = partial / "int8_ready.onnx"
+            split = preparation["outlier_split"]["channels_per_layer"]
+            _trace(ready, tokenizer, names, max_length, int8_source)
+        kept = _quantize(int8_source, partial / INT8_FILE, model.config, split)
+        if ready is not None:
             int8_source.unlink()
         tokenizer.save_pretrained(partial)
         info = _info(run_dir, predictor, method, names, max_length, diff)
-        info["quantization"] |= {"kept_fp32": kept, "smoothing": smoothing}
+        info["quantization"] |= {"kept_fp32": kept, "preparation": preparation}
         (partial / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if out.is_dir():
             out.rmdir()  # _check_target allowed only an empty folder
@@ -165,64 +167,76 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
     return diff
 
 
-def _smoothed_copy(model, predictor, alpha: float | None = None) -> tuple[object | None, dict]:
-    """A copy of `model` with activation smoothing (models/smoothing.py) calibrated on the first training texts of
-    the run's data, and what was done; (None, reason) when that data cannot be read here. `alpha`: models/smoothing.py's
-    ALPHA unless given (benchmarks/int8_recipe.py compares several)."""
+def _int8_ready_copy(
+    model, predictor, alpha: float | None = None, outlier_channels: int | None = None
+) -> tuple[object | None, dict]:
+    """A copy of `model` prepared for int8 and what was done, calibrated in one pass over the first training texts
+    of the run's data: activation smoothing of the linears that read a LayerNorm (models/smoothing.py) and the
+    down-projections' outlier channels split off (models/outliers.py). (None, reason) when that data cannot be read
+    here. `alpha` / `outlier_channels`: ALPHA / OUTLIER_CHANNELS unless given (benchmarks/int8_recipe.py compares
+    several; 0 channels: no split)."""
     import copy
 
     from fintune.data.registry import load_splits
     from fintune.models.inference import predict_proba
-    from fintune.models.smoothing import ALPHA, smooth_for_int8
+    from fintune.models.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
+    from fintune.models.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
 
-    cfg, alpha = predictor.cfg, ALPHA if alpha is None else alpha
+    cfg = predictor.cfg
+    alpha = ALPHA if alpha is None else alpha
+    count = OUTLIER_CHANNELS if outlier_channels is None else outlier_channels
     try:
         texts = list(load_splits(cfg.data).train["text"][:CALIBRATION_TEXTS])
     except FintuneError as e:
-        print(
-            f"warning: int8 graph without activation smoothing: the run's training data is unreadable ({e})",
-            file=sys.stderr,
-        )
+        print(f"warning: int8 graph without calibration: the run's training data is unreadable ({e})", file=sys.stderr)
         return None, {"applied": False, "why_not": str(e)}
-    smoothed = copy.deepcopy(model)
+    ready = copy.deepcopy(model)
 
     def run_batches(m):
         predict_proba(m, predictor.tokenizer, texts, 32, cfg.data.max_length)
 
-    n = smooth_for_int8(smoothed, run_batches, alpha)
-    calibration = f"first {len(texts)} training texts of {cfg.data.source}"
-    return smoothed.eval(), {"applied": True, "alpha": alpha, "linear_layers": n, "calibration": calibration}
+    downs = [down for _, down in feed_forward_pairs(ready)]
+    peaks = record_input_peaks(ready, smoothing_targets(ready) + downs, run_batches)
+    smoothed = smooth_for_int8(ready, peaks, alpha)
+    split = split_outlier_channels(ready, peaks, count)
+    return ready.eval(), {
+        "applied": True,
+        "calibration": f"first {len(texts)} training texts of {cfg.data.source}",
+        "smoothing": {"alpha": alpha, "linear_layers": smoothed},
+        "outlier_split": {"channels_per_layer": count if split else 0, "down_projections": split},
+    }
 
 
-def _quantize(src: Path, dst: Path, config) -> list[str]:
+def _quantize(src: Path, dst: Path, config, outlier_channels: int = 0) -> list[str]:
     """Dynamic quantisation: int8 weights (one scale per output channel), activations quantised per batch at run
-    time, so no calibration data. Returns the MatMuls kept in fp32.
+    time. Returns the MatMuls kept in fp32; the embedding lookups stay fp32 too (int8 saves memory there, not time).
 
-    Kept in fp32: the embedding lookups (int8 saves memory there, not time) and the feed-forward down-projections.
-    Their input, the GELU output, is reported to have a few channels far larger than the rest in BERT models, and one
-    int8 scale for the whole activation then rounds the other channels away. Chosen on the FPB train + validation
-    texts (never test) for the bundled MiniLM: label agreement with the torch model 98.90 % with them kept, 98.43 %
-    with them quantised too (one-epoch model, AVX2 CPU); 99.34 % vs 99.17 % for the `make demo` model, where
-    quantising them would be 1.55x faster on an AVX-512 VNNI CPU (benchmarks/RESULTS.md, "int8 recipe").
+    With the down-projections split (`outlier_channels` > 0, models/outliers.py) only their small outlier MatMuls
+    stay fp32. Without (no calibration data) the whole down-projections do: their input, the GELU output, has a few
+    channels far larger than the rest, and one int8 scale for the whole activation then rounds the others away
+    (label agreement with torch on FPB train + validation, `make demo` model: 99.34 % kept vs 99.17 % quantised).
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    down = _down_projections(onnx.load(str(src)), config)
+    graph = onnx.load(str(src))
+    if outlier_channels:
+        kept = _matmuls_with_weight(graph, (outlier_channels, config.hidden_size))
+    else:
+        kept = _matmuls_with_weight(graph, (getattr(config, "intermediate_size", None), config.hidden_size))
     quantize_dynamic(
         str(src),
         str(dst),
         weight_type=QuantType.QInt8,
         per_channel=True,
         op_types_to_quantize=["MatMul"],
-        nodes_to_exclude=down,
+        nodes_to_exclude=kept,
     )
-    return down
+    return kept
 
 
-def _down_projections(graph_model, config) -> list[str]:
-    """MatMul nodes whose weight maps intermediate_size -> hidden_size (none if the config does not say)."""
-    shape = (getattr(config, "intermediate_size", None), getattr(config, "hidden_size", None))
+def _matmuls_with_weight(graph_model, shape: tuple) -> list[str]:
+    """MatMul nodes whose weight (an initializer, stored in x out) has `shape` (none if a size is unknown)."""
     if None in shape:
         return []
     weights = {w.name: tuple(w.dims) for w in graph_model.graph.initializer}
@@ -253,7 +267,7 @@ def _info(run_dir: Path, predictor, method: str, names: list[str], max_length: i
         "fp32_max_prob_diff_vs_torch": diff,
         "quantization": {
             "method": "onnxruntime quantize_dynamic: int8 weights per channel, uint8 activations per batch",
-            "quantized": "MatMul nodes except feed-forward down-projections; embeddings stay fp32",
+            "quantized": "weight MatMuls except kept_fp32; embeddings and the classification head stay fp32",
         },
         "versions": libs,
         "git_commit": git_commit(),

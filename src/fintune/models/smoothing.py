@@ -19,7 +19,7 @@ ALPHA = 0.75
 MiniLM after the quickstart's 5 epochs: 99.70 % at 0.5, 99.72 % at 0.75 and 0.9 (benchmarks/RESULTS.md)."""
 INPUTS_FROM_LAYERNORM = ("query", "key", "value", "intermediate.dense", "q_lin", "k_lin", "v_lin", "lin1")
 """Linear layers (BERT / RoBERTa / DistilBERT names) that read a LayerNorm output: the ones smoothing helps.
-The feed-forward down-projections read a GELU output and are left to the quantiser's own choice."""
+The feed-forward down-projections read a GELU output, which cannot take a folded scale: models/outliers.py."""
 
 
 class ScaledInput(nn.Module):
@@ -36,16 +36,18 @@ class ScaledInput(nn.Module):
         return self.linear(x * self.inverse_scale)
 
 
-def smooth_for_int8(model: nn.Module, run_batches, alpha: float = ALPHA) -> int:
-    """Smooth every linear of INPUTS_FROM_LAYERNORM in place; returns how many were smoothed.
-
-    `run_batches(model)` runs the model over the calibration texts (the largest |x| per input channel is recorded).
-    """
-    targets = {
-        name: module
+def smoothing_targets(model: nn.Module) -> list[str]:
+    """Names of the linears of INPUTS_FROM_LAYERNORM: the ones smooth_for_int8 rescales."""
+    return [
+        name
         for name, module in model.named_modules()
         if isinstance(module, nn.Linear) and name.endswith(INPUTS_FROM_LAYERNORM)
-    }
+    ]
+
+
+def record_input_peaks(model: nn.Module, names: list[str], run_batches) -> dict[str, torch.Tensor]:
+    """Largest |x| per input channel of each module in `names` while `run_batches(model)` runs the calibration texts
+    (modules that never ran are missing from the result)."""
     peaks: dict[str, torch.Tensor] = {}
 
     def record(name):
@@ -55,17 +57,26 @@ def smooth_for_int8(model: nn.Module, run_batches, alpha: float = ALPHA) -> int:
 
         return hook
 
-    hooks = [module.register_forward_pre_hook(record(name)) for name, module in targets.items()]
+    hooks = [model.get_submodule(name).register_forward_pre_hook(record(name)) for name in names]
     try:
         run_batches(model)
     finally:
         for hook in hooks:
             hook.remove()
-    for name, linear in targets.items():
-        if name not in peaks:  # never ran on these texts: nothing to smooth by
+    return peaks
+
+
+def smooth_for_int8(model: nn.Module, peaks: dict[str, torch.Tensor], alpha: float = ALPHA) -> int:
+    """Smooth every linear of smoothing_targets(model) that has a calibration peak in `peaks` (record_input_peaks),
+    in place; returns how many were smoothed."""
+    n = 0
+    for name in smoothing_targets(model):
+        if name not in peaks:  # never ran on the calibration texts: nothing to smooth by
             continue
+        linear = model.get_submodule(name)
         weight_peak = linear.weight.detach().abs().amax(dim=0).float().clamp(min=1e-5)
         scale = (peaks[name].clamp(min=1e-5) ** alpha / weight_peak ** (1 - alpha)).clamp(1e-2, 1e2)
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, ScaledInput(linear, scale))
-    return len(peaks)
+        n += 1
+    return n
