@@ -71,7 +71,7 @@ def main() -> None:
         }
         recipes = {
             "every weight MatMul": list(weight_matmuls),
-            "all but feed-forward down (shipped)": [n for n, s in weight_matmuls.items() if s != (inner, hidden)],
+            "all but feed-forward down": [n for n, s in weight_matmuls.items() if s != (inner, hidden)],
         } | {f"only {kind}": [n for n, s in weight_matmuls.items() if s == shape] for kind, shape in kinds.items()}
 
         def measure(folder: Path, precision: str, extra: bool = False) -> tuple:

@@ -47,6 +47,7 @@ def onnx_dir(tiny_run, tmp_path_factory) -> Path:
     res = fintune("export", "--run", tiny_run, "--out", out, "--onnx")
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip() == f"exported: {out}"
+    assert "pre-processing" not in res.stderr  # onnxruntime's advice to the quantiser's author, not to the user
     return out
 
 
@@ -138,3 +139,21 @@ def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
     res = fintune("export", "--run", tiny_run, "--out", tmp_path / "m", "--onnx", env={"PYTHONPATH": path})
     one_line_error(res, "onnxruntime is not installed", "pip install 'fintune[fast]'")
     assert not (tmp_path / "m").exists()
+
+
+def test_without_the_runs_data_int8_is_exported_unprepared_with_a_warning(tiny_run, tmp_path):
+    run_copy = tmp_path / "run"
+    shutil.copytree(tiny_run, run_copy)
+    config = (run_copy / "config.yaml").read_text()
+    assert str(TINY_CSV) in config
+    moved = tmp_path / "elsewhere.csv"  # the training CSV is gone from where the run read it
+    (run_copy / "config.yaml").write_text(config.replace(str(TINY_CSV), str(moved)))
+    out = tmp_path / "export"
+    res = fintune("export", "--run", run_copy, "--out", out, "--onnx")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "int8 graph without calibration" in res.stderr and str(moved) in res.stderr
+    quantization = json.loads((out / ONNX_INFO).read_text())["quantization"]
+    assert quantization["preparation"]["applied"] is False
+    assert len(quantization["kept_fp32"]) == 2  # then the whole down-projection of each layer stays fp32
+    probs = OnnxPredictor.load(out).predict_proba(TEXTS)
+    assert np.abs(probs - Predictor.load(tiny_run).predict_proba(TEXTS)).max() < 0.05
