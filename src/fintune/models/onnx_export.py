@@ -221,11 +221,9 @@ def _quantize(src: Path, dst: Path, config, outlier_channels: int = 0) -> list[s
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    graph = onnx.load(str(src))
-    if outlier_channels:
-        kept = _matmuls_with_weight(graph, (outlier_channels, config.hidden_size))
-    else:
-        kept = _matmuls_with_weight(graph, (getattr(config, "intermediate_size", None), config.hidden_size))
+    graph, hidden = onnx.load(str(src)), getattr(config, "hidden_size", None)
+    inputs = outlier_channels or getattr(config, "intermediate_size", None)  # the outlier parts, or the whole layers
+    kept = _matmuls_with_weight(graph, (inputs, hidden))
     with _without_preprocessing_advice():
         quantize_dynamic(
             str(src),
