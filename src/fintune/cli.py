@@ -168,6 +168,7 @@ def predict(
         "stop", "--on-bad-row", help="stop: exit 2 naming the row; skip: leave it out, list it in OUT.skipped.csv."
     ),
     chunk_rows: int = typer.Option(2048, "--chunk-rows", min=1, help="Rows read and scored at a time."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 (the run's numbers) or bf16 (native bf16 only)."),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
     from fintune.predict import Predictor, check_finished_run
@@ -177,7 +178,7 @@ def predict(
     if not texts and not input:
         raise FintuneError("give texts to classify, or --input IN.csv --output OUT.csv")
     check_finished_run(run_dir)
-    predictor = Predictor.load(run_dir)
+    predictor = Predictor.load(run_dir, precision=precision)
     if input:
         report = predictor.predict_file(input, output, text_column, chunk_rows, on_bad_row)
         print(f"scored {report.scored} rows -> {output}")
@@ -202,6 +203,9 @@ def serve(
     max_texts: int = typer.Option(256, "--max-texts", min=1, help="Texts per request; more -> 422."),
     max_chars: int = typer.Option(10_000, "--max-chars", min=1, help="Characters per text; longer -> 422."),
     engine: str = typer.Option("torch", "--engine", help="torch or onnx."),
+    precision: str | None = typer.Option(
+        None, "--precision", help="torch: fp32 (default) or bf16 (native bf16 CPUs/GPUs); onnx: int8 (default) or fp32."
+    ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Model threads (default: cores - 1, min 1)."),
 ):
     """Serve a run over HTTP: POST /v1/classify (or /v1/forecast), GET /v1/model, /healthz; docs at /docs."""
@@ -212,7 +216,13 @@ def serve(
     if api_key is None:  # read here, not by click, which would take an empty variable for "no key"
         api_key = os.environ.get("FINTUNE_API_KEY")
     settings = ServeSettings(
-        api_key=api_key, max_texts=max_texts, max_chars=max_chars, max_batch=max_batch, engine=engine, threads=threads
+        api_key=api_key,
+        max_texts=max_texts,
+        max_chars=max_chars,
+        max_batch=max_batch,
+        engine=engine,
+        precision=precision,
+        threads=threads,
     )
     serve_run(run_dir, host, port, settings)
 

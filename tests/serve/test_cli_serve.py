@@ -34,6 +34,19 @@ def test_unknown_engine(tmp_path):
     one_line_error(serve("--run", tmp_path, "--engine", "tensorrt"), "--engine", "torch or onnx")
 
 
+@pytest.mark.parametrize(
+    ("engine", "precision", "allowed"), [("torch", "int8", "fp32, bf16"), ("onnx", "bf16", "int8, fp32")]
+)
+def test_a_precision_the_engine_does_not_serve(tmp_path, engine, precision, allowed):
+    one_line_error(serve("--run", tmp_path, "--engine", engine, "--precision", precision), f"--engine {engine}", allowed)
+
+
+def test_each_engine_has_its_default_precision():
+    from fintune.serve.settings import ServeSettings
+
+    assert ServeSettings().precision == "fp32" and ServeSettings(engine="onnx").precision == "int8"
+
+
 def test_empty_api_key_from_the_environment(tmp_path):
     one_line_error(serve("--run", tmp_path, env={"FINTUNE_API_KEY": ""}), "FINTUNE_API_KEY", "empty")
 

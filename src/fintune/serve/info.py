@@ -26,6 +26,7 @@ def model_info(model, kind: str, settings: ServeSettings, name: str | None = Non
         "model": name or (run_dir.name if run_dir else "unnamed"),
         "kind": kind,
         "engine": settings.engine,
+        "precision": settings.precision,
         "labels": list(getattr(model, "labels", None) or []),
         "test_metrics": _test_metrics(run_dir),
         "versions": _versions(),

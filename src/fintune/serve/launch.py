@@ -51,12 +51,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def load_model(run_dir: Path, engine: str, threads: int | None = None):
-    """(predictor, None) for a classification run, (None, forecaster) for a forecasting run."""
+def load_model(run_dir: Path, engine: str, threads: int | None = None, precision: str | None = None):
+    """(predictor, None) for a classification run, (None, forecaster) for a forecasting run. `precision`: None for
+    the engine's default (ServeSettings.precision)."""
     if engine not in ENGINES:
         raise FintuneError(f"--engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     if engine == "onnx":
-        return _onnx_predictor(run_dir, threads), None
+        return _onnx_predictor(run_dir, threads, precision), None
     import torch
 
     from fintune.predict import Predictor, check_finished_run
@@ -67,8 +68,10 @@ def load_model(run_dir: Path, engine: str, threads: int | None = None):
     if (saved.get("data") or {}).get("source") == "windows":
         from fintune.forecaster import Forecaster
 
+        if precision not in (None, "fp32"):
+            raise FintuneError(f"'{run_dir}' is a forecasting run; it is served in fp32 only, not {precision}")
         return None, Forecaster.load(run_dir)
-    return Predictor.load(run_dir), None
+    return Predictor.load(run_dir, precision=precision or "fp32"), None
 
 
 def default_threads(engine_default: int) -> int:
@@ -85,11 +88,12 @@ def default_threads(engine_default: int) -> int:
     return max(1, min(engine_default, cores - 1))
 
 
-def _onnx_predictor(path: Path, threads: int | None):
+def _onnx_predictor(path: Path, threads: int | None, precision: str | None):
     try:
         from fintune.serve.engines import load_predictor
 
-        return load_predictor(path, "onnx", **({"threads": threads} if threads else {}))
+        options = {"threads": threads} if threads else {}
+        return load_predictor(path, "onnx", **options, **({"precision": precision} if precision else {}))
     except ModuleNotFoundError as e:
         if (e.name or "").startswith("fintune"):
             raise FintuneError(
@@ -107,7 +111,7 @@ def serve(run_dir: Path, host: str, port: int, settings: ServeSettings) -> None:
     run_dir = Path(run_dir)
     sock = bind(host, port)
     try:
-        predictor, forecaster = load_model(run_dir, settings.engine, settings.threads)
+        predictor, forecaster = load_model(run_dir, settings.engine, settings.threads, settings.precision)
         app = create_app(predictor, settings, forecaster=forecaster, name=run_dir.name)
         if not settings.api_key and not _is_loopback(host):
             log.warning("listening on %s without an API key: anyone who can reach it can use the model", host)
@@ -117,9 +121,9 @@ def serve(run_dir: Path, host: str, port: int, settings: ServeSettings) -> None:
         if settings.engine == "torch":
             import torch
 
-            kind += f", torch, {torch.get_num_threads()} thread(s)"
+            kind += f", torch {settings.precision}, {torch.get_num_threads()} thread(s)"
         else:
-            kind += f", {settings.engine}"
+            kind += f", {settings.engine} {settings.precision}"
         print(
             f"fintune: serving '{run_dir.name}' ({kind}) on http://{shown}:{bound_port} "
             f"(docs: /docs; API key {'required' if settings.api_key else 'off'}); Ctrl-C stops",

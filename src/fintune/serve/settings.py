@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from fintune.errors import FintuneError
 
+ENGINE_PRECISIONS = {"torch": ("fp32", "bf16"), "onnx": ("int8", "fp32")}
+"""Per engine, the precisions it serves; the first is its default (the same as fintune.predict.PRECISIONS for torch,
+the graphs of an ONNX export for onnx)."""
+
 
 @dataclass(frozen=True)
 class ServeSettings:
@@ -25,6 +29,8 @@ class ServeSettings:
     """Texts queued or running at once (default 16 full requests); beyond it requests get 503 at once
     instead of piling up without bound while clients time out."""
     engine: str = "torch"
+    precision: str | None = None
+    """torch: fp32 (default, the run's numbers) or bf16 (needs native bf16); onnx: int8 (default) or fp32."""
     threads: int | None = None
     """Intra-op threads of the model. Default: torch's choice less one core for the HTTP loop (at least 1);
     onnxruntime's own choice for the ONNX engine."""
@@ -41,8 +47,15 @@ class ServeSettings:
             raise FintuneError(f"serve setting max_wait_ms must be >= 0, not {self.max_wait_ms}")
         if self.max_pending_texts < self.max_texts:
             raise FintuneError("serve setting max_pending_texts must be at least max_texts (one full request)")
-        if self.engine not in ("torch", "onnx"):
+        if self.engine not in ENGINE_PRECISIONS:
             raise FintuneError(f"--engine must be torch or onnx, not '{self.engine}'")
+        allowed = ENGINE_PRECISIONS[self.engine]
+        if self.precision is None:
+            object.__setattr__(self, "precision", allowed[0])
+        elif self.precision not in allowed:
+            raise FintuneError(
+                f"--precision for --engine {self.engine} must be one of {', '.join(allowed)}, not '{self.precision}'"
+            )
         if self.api_key is not None and not self.api_key.strip():
             # an empty key would look like protection and be none; unset it instead
             raise FintuneError("the API key (--api-key or FINTUNE_API_KEY) is empty; give a key or unset it")
