@@ -38,7 +38,8 @@ def test_unknown_engine(tmp_path):
     ("engine", "precision", "allowed"), [("torch", "int8", "fp32, bf16"), ("onnx", "bf16", "int8, fp32")]
 )
 def test_a_precision_the_engine_does_not_serve(tmp_path, engine, precision, allowed):
-    one_line_error(serve("--run", tmp_path, "--engine", engine, "--precision", precision), f"--engine {engine}", allowed)
+    res = serve("--run", tmp_path, "--engine", engine, "--precision", precision)
+    one_line_error(res, f"--engine {engine}", allowed)
 
 
 def test_each_engine_has_its_default_precision():

@@ -80,6 +80,7 @@ class ModelInfo(BaseModel):
     model: str = Field(description="Run name.")
     kind: str = Field(description="encoder, causal or forecaster.")
     engine: str = Field(description="torch or onnx.")
+    precision: str = Field(description="torch: fp32 or bf16; onnx: int8 or fp32.")
     labels: list[str]
     test_metrics: dict[str, Any] | None = Field(description="The run's test block of metrics.json, if it has one.")
     versions: dict[str, str]
