@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 OURS = "fintune Predictor (PyTorch: merged, sorted by tokens, 32 a pass)"
+BF16 = "fintune Predictor, --precision bf16 (opt-in: autocast, native bf16 CPUs only)"
 
 
 def _pipeline_path(predictor):
@@ -57,6 +58,18 @@ def _sorted_by_characters(predictor):
     return labels
 
 
+def _bf16_predictor(run_dir: Path):
+    """The Predictor with precision bf16, or None (said once) where this CPU has no native bf16."""
+    from fintune.errors import FintuneError
+    from fintune.predict import Predictor
+
+    try:
+        return Predictor.load(run_dir, precision="bf16")
+    except FintuneError as e:
+        print(f"no bf16 row: {e}")
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="A finished encoder run (e.g. runs/bench-fpb-1ep).")
@@ -85,6 +98,7 @@ def main() -> None:
             onnx_dir = export_onnx(args.run_dir, Path(tmp) / "onnx")
             print(f"export (fp32 + int8): {time.perf_counter() - t0:.1f} s")
         predictor = Predictor.load(args.run_dir)
+        bf16 = _bf16_predictor(args.run_dir)
         unmerged = Predictor.load(args.run_dir, merge=False, batch_size=128)  # fintune's path before the change
         onnx_int8 = OnnxPredictor.load(onnx_dir, precision="int8", threads=args.threads)
         onnx_fp32 = OnnxPredictor.load(onnx_dir, precision="fp32", threads=args.threads)
@@ -97,6 +111,8 @@ def main() -> None:
             "ONNX fp32 (OnnxPredictor)": lambda t: onnx_fp32.predict_proba(t).argmax(axis=1),
             "ONNX int8 (OnnxPredictor)": lambda t: onnx_int8.predict_proba(t).argmax(axis=1),
         }
+        if bf16 is not None:  # opt-in (--precision bf16), only where the CPU has native bf16
+            paths[BF16] = lambda t: bf16.predict_proba(t).argmax(axis=1)
         seconds: dict[str, list[float]] = {name: [] for name in paths}
         labels: dict[str, np.ndarray] = {}
         for fn in paths.values():
@@ -128,6 +144,8 @@ def main() -> None:
         f"ONNX fp32 {np.mean(fp32_probs.argmax(1) == torch_labels):.4%}, "
         f"pipeline {np.mean(labels[next(iter(paths))] == torch_labels):.4%}"
     )
+    if BF16 in labels:
+        print(f"label agreement of {BF16} with the fp32 Predictor: {np.mean(labels[BF16] == torch_labels):.4%}")
     print(
         f"max |probability difference| vs PyTorch: ONNX int8 {np.abs(int8_probs - torch_probs).max():.4f}, "
         f"ONNX fp32 {np.abs(fp32_probs - torch_probs).max():.2e}"
