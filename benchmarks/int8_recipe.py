@@ -147,20 +147,11 @@ def _prepared_int8(predictor, export: Path, dst: Path, alpha: float | None, outl
     if alpha is None:
         outlier_channels = 0
     else:
-        ready, _ = _int8_ready_copy(_merged(model), predictor, alpha, outlier_channels)
+        ready, _ = _int8_ready_copy(model, predictor, alpha, outlier_channels)  # Predictor.load merged it
         source = dst.with_name("int8_ready.onnx")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
         _trace(ready, tokenizer, names, predictor.cfg.data.max_length, source)
     _quantize(source, dst, model.config, outlier_channels)
-
-
-def _merged(model):
-    """The run's model with its adapter merged into a copy, as the export traces it."""
-    import copy
-
-    from peft import PeftModel
-
-    return copy.deepcopy(model).merge_and_unload() if isinstance(model, PeftModel) else model
 
 
 def _mean_kl(p: np.ndarray, q: np.ndarray) -> float:

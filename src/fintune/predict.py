@@ -55,10 +55,15 @@ def merge_adapter(model):
     return model.merge_and_unload().eval()
 
 
-def _check_precision(precision: str, model) -> str:
+def _known_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise FintuneError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'")
-    if precision == "bf16":
+    return precision
+
+
+def _check_precision(precision: str, model) -> str:
+    """A known precision that this model's device can run."""
+    if _known_precision(precision) == "bf16":
         from fintune.train.precision import bf16_available  # a hardware check; imports torch only
 
         device = next(model.parameters()).device
@@ -92,8 +97,7 @@ class Predictor:
         `batch_size` 0: the smaller of the run's eval batch and PREDICT_BATCH. `precision`: one of PRECISIONS."""
         from fintune.models.artifacts import load_trained
 
-        if precision not in PRECISIONS:  # before the weights load
-            raise FintuneError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'")
+        _known_precision(precision)  # before the weights load; the device check needs them
         run_dir = Path(run_dir)
         check_finished_run(run_dir)
         cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))

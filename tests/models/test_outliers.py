@@ -3,21 +3,19 @@
 import copy
 
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertModel
 
 from fintune.models.outliers import OutlierSplitLinear, feed_forward_pairs, split_outlier_channels
 from fintune.models.smoothing import record_input_peaks, smooth_for_int8, smoothing_targets
+from tests.models.tiny_bert import tiny_bert_and_batch
 
 
 def _tiny_bert_with_outlier_intermediate_channels() -> tuple[BertModel, dict]:
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-    model = BertModel(config).eval()
+    model, batch = tiny_bert_and_batch()
     with torch.no_grad():  # BERT-like: two GELU outputs per layer far larger than the others
         for layer in model.encoder.layer:
             layer.intermediate.dense.weight[[5, 40]] *= 30.0
             layer.intermediate.dense.bias[[5, 40]] = 5.0
-    batch = {"input_ids": torch.randint(0, 50, (4, 9)), "attention_mask": torch.ones(4, 9, dtype=torch.long)}
     return model, batch
 
 

@@ -3,20 +3,18 @@
 import copy
 
 import torch
-from transformers import BertConfig, BertModel
+from transformers import BertModel
 
 from fintune.models.smoothing import ScaledInput, record_input_peaks, smooth_for_int8, smoothing_targets
+from tests.models.tiny_bert import tiny_bert_and_batch
 
 
 def _tiny_bert_with_an_outlier_channel() -> tuple[BertModel, dict]:
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-    model = BertModel(config).eval()
+    model, batch = tiny_bert_and_batch()
     with torch.no_grad():  # BERT-like: one hidden channel far larger than the others after every LayerNorm
         for module in model.modules():
             if isinstance(module, torch.nn.LayerNorm):
                 module.weight[3] = 40.0
-    batch = {"input_ids": torch.randint(0, 50, (4, 9)), "attention_mask": torch.ones(4, 9, dtype=torch.long)}
     return model, batch
 
 
