@@ -76,7 +76,8 @@ def main() -> None:
 
         def measure(folder: Path, precision: str, extra: bool = False) -> tuple:
             """(agreement, sentences/s), and with `extra` also (mean KL, test agreement)."""
-            engine = OnnxPredictor.load(folder, precision=precision, threads=args.threads)
+            # int8 alone: near-tie re-scoring would hide the recipes' differences behind fp32 answers
+            engine = OnnxPredictor.load(folder, precision=precision, threads=args.threads, rescore_near_ties=False)
             engine.predict_proba(timed[:64])  # warm-up
             t0 = time.perf_counter()
             engine.predict_proba(timed)
@@ -140,14 +141,16 @@ def main() -> None:
 def _prepared_int8(predictor, export: Path, dst: Path, alpha: float | None, outlier_channels: int) -> None:
     """The export's int8 graph over the run's model smoothed with `alpha` (None: no preparation at all) and
     `outlier_channels` split off per down-projection (0: the down-projections stay fp32), as the export does."""
-    from fintune.models.onnx_export import FP32_FILE, _int8_ready_copy, _quantize, _trace
+    from fintune.data.registry import load_splits
+    from fintune.models.onnx_export import CALIBRATION_TEXTS, FP32_FILE, _int8_ready_copy, _quantize, _trace
 
     model, tokenizer = predictor.model, predictor.tokenizer
     source = export / FP32_FILE
     if alpha is None:
         outlier_channels = 0
     else:
-        ready, _ = _int8_ready_copy(model, predictor, alpha, outlier_channels)  # Predictor.load merged it
+        texts = list(load_splits(predictor.cfg.data).train["text"][:CALIBRATION_TEXTS])  # as the export calibrates
+        ready, _ = _int8_ready_copy(model, predictor, texts, alpha, outlier_channels)  # Predictor.load merged it
         source = dst.with_name("int8_ready.onnx")
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
         _trace(ready, tokenizer, names, predictor.cfg.data.max_length, source)

@@ -69,6 +69,9 @@ def test_export_writes_both_graphs_the_tokenizer_and_provenance(onnx_dir, tiny_r
     assert preparation["applied"] and preparation["smoothing"]["linear_layers"] == 2 * 4  # q, k, v, up per layer
     assert preparation["outlier_split"] == {"channels_per_layer": 4, "down_projections": 2}
     assert len(info["quantization"]["kept_fp32"]) == 2  # per layer, the down-projection's outlier part stays fp32
+    near_ties = info["quantization"]["near_ties"]  # measured on the tiny run's validation texts, not its test ones
+    assert near_ties["quantile"] == 0.999 and 0.0 <= near_ties["margin"] <= near_ties["distortion_median_max"][1]
+    assert " validation and unused training texts of " in near_ties["measured_on"]
 
 
 def test_fp32_graph_gives_the_torch_predictors_probabilities_in_input_order(onnx_dir, tiny_run):
@@ -87,12 +90,32 @@ def test_fp32_graph_gives_the_torch_predictors_probabilities_in_input_order(onnx
 
 def test_int8_graph_keeps_the_labels(onnx_dir, tiny_run):
     torch_probs = Predictor.load(tiny_run).predict_proba(TEXTS)
-    probs = OnnxPredictor.load(onnx_dir).predict_proba(TEXTS)  # int8 is the default
+    probs = OnnxPredictor.load(onnx_dir, rescore_near_ties=False).predict_proba(TEXTS)  # the int8 graph alone
     assert np.abs(probs - torch_probs).max() < 0.05
     top2 = np.sort(torch_probs, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 0.02  # int8 rounding may flip a near-tie, and which ones depends on the CPU
     assert clear.mean() > 0.5
     assert (probs.argmax(axis=1) == torch_probs.argmax(axis=1))[clear].all()
+
+
+def test_int8_near_ties_and_only_they_are_re_scored_with_the_fp32_graph(onnx_dir):
+    int8 = OnnxPredictor.load(onnx_dir)  # int8 is the default, with re-scoring where the export measured a margin
+    margin = json.loads((onnx_dir / ONNX_INFO).read_text())["quantization"]["near_ties"]["margin"]
+    assert int8.exact is not None and int8.near_tie_margin == margin
+    alone = OnnxPredictor.load(onnx_dir, rescore_near_ties=False).predict_proba(TEXTS)
+    exact = OnnxPredictor.load(onnx_dir, precision="fp32").predict_proba(TEXTS)
+    assert np.abs(alone - exact).max() > 1e-4  # the graphs differ, so which one answered can be told apart
+
+    int8.near_tie_margin = 0.1  # a margin that splits the tiny texts into both kinds
+    top2 = np.sort(alone, axis=1)[:, -2:]
+    near = top2[:, 1] - top2[:, 0] <= 0.1
+    assert 0 < near.sum() < len(TEXTS)
+    probs = int8.predict_proba(TEXTS)
+    assert np.allclose(probs[near], exact[near], atol=1e-6) and np.allclose(probs[~near], alone[~near], atol=1e-6)
+    assert int8.rescored == near.sum()
+    int8.near_tie_margin = -1.0  # no text is that close: int8 alone
+    assert np.allclose(int8.predict_proba(TEXTS), alone, atol=1e-6) and int8.rescored == near.sum()
+    assert OnnxPredictor.load(onnx_dir, precision="fp32").exact is None
 
 
 def test_load_predictor_picks_the_engine(onnx_dir, tiny_run, tmp_path):
@@ -155,5 +178,8 @@ def test_without_the_runs_data_int8_is_exported_unprepared_with_a_warning(tiny_r
     quantization = json.loads((out / ONNX_INFO).read_text())["quantization"]
     assert quantization["preparation"]["applied"] is False
     assert len(quantization["kept_fp32"]) == 2  # then the whole down-projection of each layer stays fp32
-    probs = OnnxPredictor.load(out).predict_proba(TEXTS)
+    assert quantization["near_ties"]["margin"] is None  # nothing measured, so int8 answers alone
+    predictor = OnnxPredictor.load(out)
+    assert predictor.exact is None and predictor.near_tie_margin is None
+    probs = predictor.predict_proba(TEXTS)
     assert np.abs(probs - Predictor.load(tiny_run).predict_proba(TEXTS)).max() < 0.05

@@ -11,7 +11,8 @@ Layout of the folder (read by `fintune.serve.onnx_predictor.OnnxPredictor`):
     model.int8.onnx   the same with the MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize),
                       quantised from a copy prepared on calibration texts (_int8_ready_copy): activation-smoothed
                       (models/smoothing.py), the down-projections' outlier channels split off (models/outliers.py)
-    tokenizer files, and onnx_export.json (labels, max_length, input names, provenance)
+    tokenizer files, and onnx_export.json (labels, max_length, input names, provenance, and the near-tie margin
+                      within which int8 answers are re-scored in fp32, measured on held-out texts: models/near_ties.py)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
 OPSET = 17  # LayerNormalization is a native op from 17 on; onnxruntime >= 1.14 runs it
 CALIBRATION_TEXTS = 1024  # training texts whose activations set the smoothing scales and the outlier channels
+HELD_OUT_TEXTS = 4096  # at most this many other texts measure int8's error for near-tie re-scoring (near_ties.py)
 TOLERANCE = 1e-4  # largest probability difference between the fp32 graph and the torch model that export accepts
 _PROBE = [  # two lengths, so both the tracing example and the check are padded
     "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period in 2007",
@@ -73,7 +75,10 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
         partial.mkdir(parents=True)
         _trace(model, tokenizer, names, max_length, partial / FP32_FILE)
         diff = _check_against_torch(model, tokenizer, names, max_length, partial / FP32_FILE)
-        ready, preparation = _int8_ready_copy(model, predictor)
+        splits, why_not = _run_data(predictor.cfg)
+        ready, preparation = None, {"applied": False, "why_not": why_not}
+        if splits is not None:
+            ready, preparation = _int8_ready_copy(model, predictor, list(splits.train["text"][:CALIBRATION_TEXTS]))
         int8_source, split = partial / FP32_FILE, 0
         if ready is not None:  # the int8 graph is quantised from the prepared model; fp32 stays as traced
             int8_source = partial / "int8_ready.onnx"
@@ -85,6 +90,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
         tokenizer.save_pretrained(partial)
         info = _info(run_dir, predictor, method, names, max_length, diff)
         info["quantization"] |= {"kept_fp32": kept, "preparation": preparation}
+        info["quantization"]["near_ties"] = _measure_near_ties(partial, info, tokenizer, splits)
         (partial / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         if out.is_dir():
             out.rmdir()  # _check_target allowed only an empty folder
@@ -169,17 +175,30 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
     return diff
 
 
+def _run_data(cfg):
+    """(the run's labelled splits, "") or, where they cannot be read here, (None, why) after a one-line warning."""
+    from fintune.data.registry import load_splits
+
+    try:
+        return load_splits(cfg.data), ""
+    except FintuneError as e:
+        print(
+            f"warning: int8 graph without calibration or near-tie re-scoring: the run's data is unreadable ({e})",
+            file=sys.stderr,
+        )
+        return None, str(e)
+
+
 def _int8_ready_copy(
-    model, predictor, alpha: float | None = None, outlier_channels: int | None = None
-) -> tuple[object | None, dict]:
-    """A copy of `model` prepared for int8 and what was done, calibrated in one pass over the first training texts
-    of the run's data: activation smoothing of the linears that read a LayerNorm (models/smoothing.py) and the
-    down-projections' outlier channels split off (models/outliers.py). (None, reason) when that data cannot be read
-    here. `alpha` / `outlier_channels`: ALPHA / OUTLIER_CHANNELS unless given (benchmarks/int8_recipe.py compares
+    model, predictor, texts: list[str], alpha: float | None = None, outlier_channels: int | None = None
+) -> tuple[object, dict]:
+    """A copy of `model` prepared for int8 and what was done, calibrated in one pass over `texts` (the first
+    training texts of the run's data): activation smoothing of the linears that read a LayerNorm
+    (models/smoothing.py) and the down-projections' outlier channels split off (models/outliers.py).
+    `alpha` / `outlier_channels`: ALPHA / OUTLIER_CHANNELS unless given (benchmarks/int8_recipe.py compares
     several; 0 channels: no split)."""
     import copy
 
-    from fintune.data.registry import load_splits
     from fintune.models.inference import predict_proba
     from fintune.models.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
     from fintune.models.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
@@ -187,11 +206,6 @@ def _int8_ready_copy(
     cfg = predictor.cfg
     alpha = ALPHA if alpha is None else alpha
     count = OUTLIER_CHANNELS if outlier_channels is None else outlier_channels
-    try:
-        texts = list(load_splits(cfg.data).train["text"][:CALIBRATION_TEXTS])
-    except FintuneError as e:
-        print(f"warning: int8 graph without calibration: the run's training data is unreadable ({e})", file=sys.stderr)
-        return None, {"applied": False, "why_not": str(e)}
     ready = copy.deepcopy(model)
 
     def run_batches(m):
@@ -206,6 +220,32 @@ def _int8_ready_copy(
         "calibration": f"first {len(texts)} training texts of {cfg.data.source}",
         "smoothing": {"alpha": alpha, "linear_layers": smoothed},
         "outlier_split": {"channels_per_layer": count if split else 0, "down_projections": split},
+    }
+
+
+def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
+    """The int8 margin within which OnnxPredictor re-scores a text in fp32 (models/near_ties.py): a high quantile of
+    the distortion of int8 against the fp32 graph on texts that neither set the int8 preparation nor test the run
+    (its validation split, then training texts after the calibration ones, at most HELD_OUT_TEXTS)."""
+    from fintune.models.near_ties import QUANTILE, distortion, near_tie_margin
+    from fintune.serve.onnx_predictor import OnnxPredictor, _session  # the predictor that will serve the graphs
+
+    if splits is None:
+        return {"margin": None, "why_not": "the run's data is unreadable here"}
+    texts = [*splits.validation["text"], *splits.train["text"][CALIBRATION_TEXTS:]][:HELD_OUT_TEXTS]
+    if not texts:
+        return {"margin": None, "why_not": "no validation texts nor training texts beyond the calibration ones"}
+    exact, approx = (
+        OnnxPredictor(folder, info, tokenizer, _session(folder / name, None)).predict_proba(texts)
+        for name in (FP32_FILE, INT8_FILE)
+    )
+    errors = distortion(exact, approx)
+    return {
+        "margin": near_tie_margin(exact, approx),
+        "quantile": QUANTILE,
+        "measured_on": f"{len(texts)} validation and unused training texts of {splits.name}",
+        "distortion_median_max": [float(np.median(errors)), float(errors.max())],
+        "int8_labels_differing_there": int((exact.argmax(axis=1) != approx.argmax(axis=1)).sum()),
     }
 
 

@@ -3,7 +3,7 @@
 Same interface as `fintune.predict.Predictor` (labels, predict_proba, predict), without torch, peft or the run
 directory: only the exported folder is needed, which keeps a server small and fast to start.
 
-    predictor = OnnxPredictor.load("exports/fpb-onnx")           # int8 graph; precision="fp32" for the exact one
+    predictor = OnnxPredictor.load("exports/fpb-onnx")           # int8, near ties in fp32; precision="fp32": all
     predictor.predict(["Operating profit rose to EUR 13.1 mn"])
 """
 
@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from fintune.errors import FintuneError
+from fintune.models.length_batches import length_batches
+from fintune.models.near_ties import near_ties
 
 ONNX_INFO = "onnx_export.json"  # the name models/onnx_export.py writes; repeated so this module never imports torch
 
@@ -35,56 +37,69 @@ def export_folder(path: Path) -> Path:
 class OnnxPredictor:
     kind = "encoder"  # only encoder runs are exported to ONNX
 
-    def __init__(self, folder: Path, info: dict, tokenizer, session, batch_size: int = 32):
+    def __init__(self, folder: Path, info: dict, tokenizer, session, batch_size: int = 32, exact=None):
+        """`exact`: an fp32 session that re-scores the near ties of an int8 `session` (models/near_ties.py)."""
         self.folder, self.info, self.tokenizer, self.session = folder, info, tokenizer, session
         self.labels: list[str] = list(info["labels"])
         self.max_length: int = int(info["max_length"])
         self.batch_size = batch_size
         self._inputs = [i.name for i in session.get_inputs()]  # the graph decides what to feed, not the tokenizer
+        self.exact = exact
+        self.near_tie_margin: float | None = near_tie_margin(info) if exact is not None else None
+        self.rescored = 0  # texts re-scored in fp32 so far; benchmarks report the share
 
     @classmethod
     def load(
-        cls, folder: str | Path, precision: str = "int8", threads: int | None = None, batch_size: int = 32
+        cls,
+        folder: str | Path,
+        precision: str = "int8",
+        threads: int | None = None,
+        batch_size: int = 32,
+        rescore_near_ties: bool = True,
     ) -> OnnxPredictor:
         """`precision`: int8 (fast) or fp32 (the torch model's numbers); `threads`: onnxruntime's intra-op threads
-        (default: onnxruntime's choice, one per physical core)."""
+        (default: onnxruntime's choice, one per physical core). With int8 and `rescore_near_ties`, texts whose int8
+        label is within the export's measured error of another label are re-scored with the fp32 graph, which is
+        then loaded too (exports from before fintune measured that error have none and serve int8 alone)."""
         folder = export_folder(Path(folder))
         info = json.loads((folder / ONNX_INFO).read_text(encoding="utf-8"))
         if precision not in info["files"]:
             raise FintuneError(f"precision must be one of {', '.join(info['files'])}, not '{precision}'")
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401
             from transformers import AutoTokenizer
         except ImportError as e:
             raise FintuneError(f"ONNX inference needs {e.name}; install it with: pip install 'fintune[fast]'") from None
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: beside a web server or other jobs, spinning threads take the CPU
-        # from the very work they wait for (on a shared 2-core machine int8 ran about 1.7x faster without it).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads:
-            options.intra_op_num_threads = threads
-        model_file = folder / info["files"][precision]
-        session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        return cls(folder, info, AutoTokenizer.from_pretrained(folder), session, batch_size)
+        session = _session(folder / info["files"][precision], threads)
+        rescore = precision == "int8" and rescore_near_ties and near_tie_margin(info) is not None
+        exact = _session(folder / info["files"]["fp32"], threads) if rescore else None
+        return cls(folder, info, AutoTokenizer.from_pretrained(folder), session, batch_size, exact)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities of shape (len(texts), len(labels)), in `self.labels` order and the order of `texts`.
 
-        Texts are tokenised once, then run in batches of similar token length, so a batch pads to little.
+        Texts are tokenised once, then run in batches of similar token length, so a batch pads to little; near ties
+        go through the fp32 graph a second time when it is loaded.
         """
         texts = list(texts)
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.tokenizer(texts, truncation=True, max_length=self.max_length)
         lengths = np.array([len(ids) for ids in enc["input_ids"]])
-        order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            feed = self._pad(enc, idx, int(lengths[idx].max()))
-            logits = self.session.run(["logits"], feed)[0].astype(np.float32)
-            out[idx] = _softmax(logits)
+        out = self._probabilities(self.session, enc, lengths, np.arange(len(texts)))
+        if self.exact is not None:
+            rows = near_ties(out, self.near_tie_margin)
+            if len(rows):
+                out[rows] = self._probabilities(self.exact, enc, lengths, rows)
+                self.rescored += len(rows)
+        return out
+
+    def _probabilities(self, session, enc, lengths: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """`session`'s probabilities for the texts `rows` of the encoding, in that order."""
+        out = np.zeros((len(rows), len(self.labels)), dtype=np.float32)
+        for batch in length_batches(lengths[rows], self.batch_size):
+            feed = self._pad(enc, rows[batch], int(lengths[rows[batch]].max()))
+            out[batch] = _softmax(session.run(["logits"], feed)[0].astype(np.float32))
         return out
 
     def predict(self, texts: list[str]) -> list[dict]:
@@ -109,6 +124,24 @@ class OnnxPredictor:
                     array[r, : len(seq)] = seq
             feed[name] = array
         return feed
+
+
+def near_tie_margin(info: dict) -> float | None:
+    """The int8 margin that the export measured (onnx_export.json), or None."""
+    return (info.get("quantization", {}).get("near_ties") or {}).get("margin")
+
+
+def _session(model_file: Path, threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle threads sleep instead of spinning: beside a web server or other jobs, spinning threads take the CPU
+    # from the very work they wait for (on a shared 2-core machine int8 ran about 1.7x faster without it).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
