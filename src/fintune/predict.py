@@ -33,8 +33,8 @@ def check_finished_run(run_dir: Path) -> None:
         raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
 
 
-# Texts per forward pass when predicting. Smaller than training's eval batch: texts are sorted by length, so a
-# batch pads little either way, and on a CPU 16-32 short sentences keep the activations in cache where 128 do not
+# Most texts per forward pass when predicting (models/length_batches.py cuts batches by token count below it).
+# Smaller than training's eval batch: on a CPU 16-32 short sentences keep the activations in cache where 128 do not
 # (benchmarks/RESULTS.md, "CPU inference").
 PREDICT_BATCH = 32
 PRECISIONS = ("fp32", "bf16")

@@ -27,7 +27,7 @@ def model_info(model, kind: str, settings: ServeSettings, name: str | None = Non
         "kind": kind,
         "engine": settings.engine,
         "precision": settings.precision,
-        "near_tie_margin": getattr(model, "near_tie_margin", None),  # onnx int8: re-scored in fp32 within it
+        "near_tie_margin": getattr(model, "near_tie_margin", None),
         "labels": list(getattr(model, "labels", None) or []),
         "test_metrics": _test_metrics(run_dir),
         "versions": _versions(),

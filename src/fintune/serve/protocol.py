@@ -81,6 +81,9 @@ class ModelInfo(BaseModel):
     kind: str = Field(description="encoder, causal or forecaster.")
     engine: str = Field(description="torch or onnx.")
     precision: str = Field(description="torch: fp32 or bf16; onnx: int8 or fp32.")
+    near_tie_margin: float | None = Field(
+        None, description="onnx int8: texts whose top two probabilities are closer than this are re-scored in fp32."
+    )
     labels: list[str]
     test_metrics: dict[str, Any] | None = Field(description="The run's test block of metrics.json, if it has one.")
     versions: dict[str, str]
