@@ -228,7 +228,7 @@ def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
     the distortion of int8 against the fp32 graph on texts that neither set the int8 preparation nor test the run
     (its validation split, then training texts after the calibration ones, at most HELD_OUT_TEXTS)."""
     from fintune.models.near_ties import QUANTILE, distortion, near_tie_margin
-    from fintune.serve.onnx_predictor import OnnxPredictor, _session  # the predictor that will serve the graphs
+    from fintune.serve.onnx_predictor import OnnxPredictor, open_session  # the predictor that will serve the graphs
 
     if splits is None:
         return {"margin": None, "why_not": "the run's data is unreadable here"}
@@ -236,7 +236,7 @@ def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
     if not texts:
         return {"margin": None, "why_not": "no validation texts nor training texts beyond the calibration ones"}
     exact, approx = (
-        OnnxPredictor(folder, info, tokenizer, _session(folder / name, None)).predict_proba(texts)
+        OnnxPredictor(folder, info, tokenizer, open_session(folder / name, None)).predict_proba(texts)
         for name in (FP32_FILE, INT8_FILE)
     )
     errors = distortion(exact, approx)

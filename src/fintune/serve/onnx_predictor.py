@@ -45,7 +45,7 @@ class OnnxPredictor:
         self.batch_size = batch_size
         self._inputs = [i.name for i in session.get_inputs()]  # the graph decides what to feed, not the tokenizer
         self.exact = exact
-        self.near_tie_margin: float | None = near_tie_margin(info) if exact is not None else None
+        self.near_tie_margin: float | None = measured_margin(info) if exact is not None else None
         self.rescored = 0  # texts re-scored in fp32 so far; benchmarks report the share
 
     @classmethod
@@ -70,9 +70,9 @@ class OnnxPredictor:
             from transformers import AutoTokenizer
         except ImportError as e:
             raise FintuneError(f"ONNX inference needs {e.name}; install it with: pip install 'fintune[fast]'") from None
-        session = _session(folder / info["files"][precision], threads)
-        rescore = precision == "int8" and rescore_near_ties and near_tie_margin(info) is not None
-        exact = _session(folder / info["files"]["fp32"], threads) if rescore else None
+        session = open_session(folder / info["files"][precision], threads)
+        rescore = precision == "int8" and rescore_near_ties and measured_margin(info) is not None
+        exact = open_session(folder / info["files"]["fp32"], threads) if rescore else None
         return cls(folder, info, AutoTokenizer.from_pretrained(folder), session, batch_size, exact)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -126,12 +126,13 @@ class OnnxPredictor:
         return feed
 
 
-def near_tie_margin(info: dict) -> float | None:
+def measured_margin(info: dict) -> float | None:
     """The int8 margin that the export measured (onnx_export.json), or None."""
     return (info.get("quantization", {}).get("near_ties") or {}).get("margin")
 
 
-def _session(model_file: Path, threads: int | None):
+def open_session(model_file: Path, threads: int | None):
+    """A CPU session for one graph; `threads` None: onnxruntime's default."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
