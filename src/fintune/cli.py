@@ -298,9 +298,12 @@ def export(
     from fintune.models.export import export_merged
 
     if onnx:
-        from fintune.models.onnx_export import export_onnx
+        from fintune.models.onnx_export import export_onnx, int8_summary
 
-        print(f"exported: {export_onnx(run_dir, out)}")
+        folder = export_onnx(run_dir, out)
+        print(f"exported: {folder}")
+        if summary := int8_summary(folder):
+            print(summary, file=sys.stderr)
         return
     print(f"exported: {export_merged(run_dir, out)}")
 

@@ -48,6 +48,7 @@ def onnx_dir(tiny_run, tmp_path_factory) -> Path:
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip() == f"exported: {out}"
     assert "pre-processing" not in res.stderr  # onnxruntime's advice to the quantiser's author, not to the user
+    assert "int8 vs fp32 on " in res.stderr and "are re-scored in fp32 when served" in res.stderr  # one summary line
     return out
 
 
@@ -71,6 +72,7 @@ def test_export_writes_both_graphs_the_tokenizer_and_provenance(onnx_dir, tiny_r
     assert len(info["quantization"]["kept_fp32"]) == 2  # per layer, the down-projection's outlier part stays fp32
     near_ties = info["quantization"]["near_ties"]  # measured on the tiny run's validation texts, not its test ones
     assert near_ties["quantile"] == 0.999 and 0.0 <= near_ties["margin"] <= near_ties["distortion_median_max"][1]
+    assert 0.0 <= near_ties["share_re_scored_there"] <= 1.0
     assert " validation and unused training texts of " in near_ties["measured_on"]
 
 
@@ -175,6 +177,7 @@ def test_without_the_runs_data_int8_is_exported_unprepared_with_a_warning(tiny_r
     res = fintune("export", "--run", run_copy, "--out", out, "--onnx")
     assert res.returncode == 0, res.stderr[-3000:]
     assert "int8 graph without calibration" in res.stderr and str(moved) in res.stderr
+    assert "int8 vs fp32 on " not in res.stderr  # nothing measured, nothing summarised
     quantization = json.loads((out / ONNX_INFO).read_text())["quantization"]
     assert quantization["preparation"]["applied"] is False
     assert len(quantization["kept_fp32"]) == 2  # then the whole down-projection of each layer stays fp32

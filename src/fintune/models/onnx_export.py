@@ -227,7 +227,7 @@ def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
     """The int8 margin within which OnnxPredictor re-scores a text in fp32 (models/near_ties.py): a high quantile of
     the distortion of int8 against the fp32 graph on texts that neither set the int8 preparation nor test the run
     (its validation split, then training texts after the calibration ones, at most HELD_OUT_TEXTS)."""
-    from fintune.models.near_ties import QUANTILE, distortion, near_tie_margin
+    from fintune.models.near_ties import QUANTILE, distortion, margins, near_tie_margin
     from fintune.serve.onnx_predictor import OnnxPredictor, open_session  # the predictor that will serve the graphs
 
     if splits is None:
@@ -239,14 +239,27 @@ def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
         OnnxPredictor(folder, info, tokenizer, open_session(folder / name, None)).predict_proba(texts)
         for name in (FP32_FILE, INT8_FILE)
     )
-    errors = distortion(exact, approx)
+    errors, margin = distortion(exact, approx), near_tie_margin(exact, approx)
     return {
-        "margin": near_tie_margin(exact, approx),
+        "margin": margin,
         "quantile": QUANTILE,
         "measured_on": f"{len(texts)} validation and unused training texts of {splits.name}",
         "distortion_median_max": [float(np.median(errors)), float(errors.max())],
         "int8_labels_differing_there": int((exact.argmax(axis=1) != approx.argmax(axis=1)).sum()),
+        "share_re_scored_there": float(np.mean(margins(approx) <= margin)),
     }
+
+
+def int8_summary(folder: Path) -> str | None:
+    """One line on how the int8 graph compares with fp32 on the held-out texts, or None where it was not measured."""
+    near = json.loads((Path(folder) / ONNX_INFO).read_text(encoding="utf-8"))["quantization"]["near_ties"]
+    if near.get("margin") is None:
+        return None
+    return (
+        f"int8 vs fp32 on {near['measured_on']}: {near['int8_labels_differing_there']} labels differ; "
+        f"texts whose top two probabilities are within {near['margin']:.3f} ({near['share_re_scored_there']:.1%} "
+        "of those) are re-scored in fp32 when served"
+    )
 
 
 def _quantize(src: Path, dst: Path, config, outlier_channels: int = 0) -> list[str]:
