@@ -4,7 +4,8 @@ Baseline: `transformers.pipeline("text-classification")` with its defaults (one 
 from the same fine-tuned weights: the run's model with the adapter merged and fintune's mean pooling kept, so all
 paths compute the same function and only the inference path differs. Texts: the run's test split as written to
 its predictions.csv (FPB: 1,212 sentences). Paths are timed round-robin, so a change in the machine's load hits
-every path alike; each gets a warm-up first. Needs `pip install 'fintune[fast]'`.
+every path alike; each gets a warm-up first. ONNX int8 runs as served (near ties re-scored in fp32) and alone.
+Reports label agreement and probability differences against the PyTorch Predictor. Needs `pip install 'fintune[fast]'`.
 
     .venv/bin/python benchmarks/inference_speed.py runs/bench-fpb-1ep [--onnx-dir DIR] [--rounds N] [--threads N]
 """
