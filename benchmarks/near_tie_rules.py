@@ -33,14 +33,14 @@ def main() -> None:
 
     from fintune.data.registry import load_splits
     from fintune.models.near_ties import QUANTILE, distortion, margins, near_tie_margin
-    from fintune.models.onnx_export import CALIBRATION_TEXTS, HELD_OUT_TEXTS, export_onnx
+    from fintune.models.onnx_export import export_onnx, held_out_texts
     from fintune.predict import Predictor
     from fintune.serve.onnx_predictor import OnnxPredictor
 
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(args.run_dir)
     splits = load_splits(predictor.cfg.data)
-    held = [*splits.validation["text"], *splits.train["text"][CALIBRATION_TEXTS:]][:HELD_OUT_TEXTS]
+    held = held_out_texts(splits)  # the texts the export measures its margin on
     test = list(splits.test["text"])
     truth = predictor.predict_proba(test).argmax(axis=1)
     with tempfile.TemporaryDirectory() as tmp:

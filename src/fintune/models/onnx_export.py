@@ -225,14 +225,13 @@ def _int8_ready_copy(
 
 def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
     """The int8 margin within which OnnxPredictor re-scores a text in fp32 (models/near_ties.py): a high quantile of
-    the distortion of int8 against the fp32 graph on texts that neither set the int8 preparation nor test the run
-    (its validation split, then training texts after the calibration ones, at most HELD_OUT_TEXTS)."""
+    the distortion of int8 against the fp32 graph on the run's `held_out_texts`."""
     from fintune.models.near_ties import QUANTILE, distortion, margins, near_tie_margin
     from fintune.serve.onnx_predictor import OnnxPredictor, open_session  # the predictor that will serve the graphs
 
     if splits is None:
         return {"margin": None, "why_not": "the run's data is unreadable here"}
-    texts = [*splits.validation["text"], *splits.train["text"][CALIBRATION_TEXTS:]][:HELD_OUT_TEXTS]
+    texts = held_out_texts(splits)
     if not texts:
         return {"margin": None, "why_not": "no validation texts nor training texts beyond the calibration ones"}
     exact, approx = (
@@ -248,6 +247,12 @@ def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
         "int8_labels_differing_there": int((exact.argmax(axis=1) != approx.argmax(axis=1)).sum()),
         "share_re_scored_there": float(np.mean(margins(approx) <= margin)),
     }
+
+
+def held_out_texts(splits) -> list[str]:
+    """Texts that neither calibrate the int8 preparation nor test the run: the validation split, then the training
+    texts after the calibration ones, at most HELD_OUT_TEXTS."""
+    return [*splits.validation["text"], *splits.train["text"][CALIBRATION_TEXTS:]][:HELD_OUT_TEXTS]
 
 
 def int8_summary(folder: Path) -> str | None:
