@@ -171,7 +171,11 @@ class DataConfig(_Section):
 
 class ModelConfig(_Section):
     path: str = "minilm"
-    """Hub id, local directory, or `minilm` for the bundled all-MiniLM-L6-v2."""
+    """Hub id, local directory, a `.gguf` file, or a bundled alias: `minilm` (all-MiniLM-L6-v2, the default encoder),
+    `smollm2` (SmolLM2-135M-Instruct), `gemma3-270m` (Gemma 3 270M). GGUF checkpoints (the two LLM aliases are
+    4-bit GGUF files) are de-quantised to fp32 and converted once into $FINTUNE_HOME/models/."""
+    gguf_file: str | None = None
+    """With a directory in `path`: the GGUF file inside it to load (as transformers' `gguf_file`)."""
     trust_remote_code: bool = False
     revision: str | None = None
     kind: Literal["auto", "encoder", "causal"] = "auto"

@@ -36,7 +36,7 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str], kind: str = "
         model = AutoModelForSequenceClassification.from_pretrained(
             folder, use_safetensors=True, trust_remote_code=cfg.model.trust_remote_code
         )
-        if resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)) == "mean":
+        if resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path, cfg.model.gguf_file)) == "mean":
             use_mean_pooling(model)
     else:
         from peft import PeftModel

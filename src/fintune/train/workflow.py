@@ -166,7 +166,7 @@ def run(
         (t_start, t_train, t_eval, t_end),
         select_metric=cfg.eval.select_metric,
         model_kind=kind,
-        pooling=resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path)),
+        pooling=resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path, cfg.model.gguf_file)),
     )
     metrics["data"] = {
         "source": splits.name,
