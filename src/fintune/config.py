@@ -260,7 +260,15 @@ class EvalConfig(_Section):
     """Trend runs: transaction cost per unit of position change in the backtest, in basis points."""
     generate: bool = True
     """Causal LMs: also evaluate FinGPT-style generate-and-parse (`test_generate`) beside label scoring."""
-    max_new_tokens: int = Field(8, ge=1)
+    max_new_tokens: int | None = Field(None, ge=1)
+    """Generate-and-parse budget. None: as many tokens as the longest label plus EOS for a fine-tuned model (it was
+    trained to answer with the label alone; generation stops once every row of a batch wrote EOS), and 16 for a
+    zero-shot base model, which answers in a sentence ("The sentiment of this news is positive.")."""
+    calibration: Literal["none", "content_free"] = "none"
+    """Causal LMs, label scoring: content_free divides each label's probability by its mean probability for
+    content-free inputs ("N/A", "", "[MASK]") and renormalises (contextual calibration, Zhao et al. 2021), the
+    standard fix for a zero-shot model's strong prior for one label. Every zero-shot run reports both ways on
+    validation (`calibration` in metrics.json) so the choice can be made there."""
     threshold: Literal["argmax", "max_f1", "target_precision"] = "argmax"
     """Binary runs: the cut on p(second label), chosen on validation (max_f1 of that label, or the lowest cut
     reaching eval.target_precision) and applied unchanged to test; argmax is a 0.5 cut."""

@@ -11,6 +11,7 @@ from fintune.data.window_prompts import assistant_message, user_message
 from fintune.data.windows import WindowSplits, future_bars, past_bars, window_news
 from fintune.eval.forecast import ParsedForecast, parse_forecast
 from fintune.eval.generate import generate_answers
+from fintune.train.answer_loss import answer_loss as mean_answer_loss
 
 
 def window_messages(
@@ -38,7 +39,7 @@ def answer_loss(model, data, batch_size: int) -> float:
             k: v.to(device) for k, v in data.collate(list(range(start, min(start + batch_size, len(data))))).items()
         }
         n = int((batch["labels"][:, 1:] != -100).sum())  # the model shifts labels by one
-        total += float(model(**batch).loss) * n
+        total += float(mean_answer_loss(model, batch)) * n
         tokens += n
     return total / max(tokens, 1)
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
+from fintune.models.forward_args import forward_accepts
+from fintune.progress import progress_bar
 
 
 def padding_id(tokenizer) -> int:
@@ -37,6 +39,7 @@ def label_log_likelihoods(
     max_length: int | None = None,
     chat: bool = False,
     share_prompt: bool = True,
+    progress: str | None = None,
 ) -> np.ndarray:
     """Summed log-probability of each label's tokens (with EOS) after each prompt, shape (len(prompts), len(labels)).
 
@@ -44,7 +47,8 @@ def label_log_likelihoods(
     (shortened by `fit_to_length` as in training when `max_length` is set); EOS is scored so that a label that
     is a prefix of another (e.g. 'positive' / 'positive outlook') does not get the longer label's probability
     mass. The sum is not length-normalised: it is the probability of the exact answer string, which is what a
-    model trained on these sequences learned. `batch_size` counts prompts.
+    model trained on these sequences learned. `batch_size` counts prompts; `progress` names the step for a progress bar
+    with rate and ETA.
     """
     if not labels:
         raise ValueError("labels is empty")
@@ -65,14 +69,16 @@ def label_log_likelihoods(
     out = np.zeros((len(prompts), len(labels)), dtype=np.float64)
     order = np.argsort([len(ids) for ids in prompt_ids], kind="stable")  # similar lengths pad little
     shared = share_prompt
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batch = [prompt_ids[i] for i in idx]
-        scores = _score_shared_prompt(model, batch, label_ids, padding_id(tokenizer)) if shared else None
-        if scores is None:
-            shared = False
-            scores = _score_full_sequences(model, batch, label_ids, padding_id(tokenizer))
-        out[idx] = scores
+    with progress_bar(progress or "", len(prompts), "prompts", enabled=progress is not None) as advance:
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = [prompt_ids[i] for i in idx]
+            scores = _score_shared_prompt(model, batch, label_ids, padding_id(tokenizer)) if shared else None
+            if scores is None:
+                shared = False
+                scores = _score_full_sequences(model, batch, label_ids, padding_id(tokenizer))
+            out[idx] = scores
+            advance(len(idx))
     return out
 
 
@@ -89,25 +95,28 @@ def _score_shared_prompt(model, prompt_ids: list[list[int]], label_ids: list[lis
     ids, mask = ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     first = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
-    cache = first.past_key_values
+    cache = getattr(first, "cache", None) or getattr(first, "past_key_values", None)
     if not hasattr(cache, "batch_repeat_interleave"):
         return None
     first_logp = torch.log_softmax(first.logits[:, -1].float(), dim=-1)  # (B, V)
 
-    # Row b * J + j of the label pass continues prompt b with label j.
+    # Row b * J + j of the label pass continues prompt b with label j. A label's last token is only ever
+    # predicted, never fed, so the pass reads every label token but the last.
     cache.batch_repeat_interleave(n_labels)
-    label_tok, label_mask = pad_sequences(label_ids, pad, left=False)
+    label_tok, label_mask = pad_sequences([ids[:-1] or ids for ids in label_ids], pad, left=False)
     label_tok, label_mask = label_tok.to(device), label_mask.to(device)
     lengths = mask.sum(-1)
+    # transformers 5 names the argument `cache`; remote-code models still take `past_key_values`
+    cache_arg = "cache" if forward_accepts(model, "cache") else "past_key_values"
     rest = model(
         input_ids=label_tok.repeat(n_prompts, 1),
         attention_mask=torch.cat([mask.repeat_interleave(n_labels, 0), label_mask.repeat(n_prompts, 1)], dim=1),
         position_ids=lengths.repeat_interleave(n_labels)[:, None] + torch.arange(label_tok.shape[1], device=device),
-        past_key_values=cache,
         use_cache=True,
+        **{cache_arg: cache},
     )
     # Label token k (k >= 1) is predicted from the label pass at position k - 1.
-    rest_logp = torch.log_softmax(rest.logits[:, :-1].float(), dim=-1)
+    rest_logp = torch.log_softmax(rest.logits.float(), dim=-1)
     scores = torch.zeros((n_prompts, n_labels), dtype=torch.float64, device=device)
     for j, tokens in enumerate(label_ids):
         scores[:, j] = first_logp[:, tokens[0]].double()

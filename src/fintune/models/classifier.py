@@ -14,22 +14,43 @@ from fintune.config import RunConfig
 
 
 def probability_fn(
-    kind: str, model, tokenizer, cfg: RunConfig, labels: list[str], batch_size: int = 0
+    kind: str, model, tokenizer, cfg: RunConfig, labels: list[str], batch_size: int = 0, calibration: str = ""
 ) -> Callable[[list[str]], np.ndarray]:
-    """texts -> probabilities of shape (len(texts), len(labels)), in `labels` order; batch_size 0: the eval batch."""
+    """texts -> probabilities of shape (len(texts), len(labels)), in `labels` order; batch_size 0: the eval batch.
+
+    Causal LMs score the labels, contextually calibrated when `calibration` (default: cfg.eval.calibration) says so.
+    """
     batch_size = batch_size or cfg.eval.batch_size
     if kind == "causal":
         from fintune.data.prompts import PromptTemplate
+        from fintune.eval.calibration import calibrate, content_free_prior
         from fintune.eval.scoring import label_log_likelihoods, label_probabilities
 
         template = PromptTemplate.from_config(cfg.prompt, tokenizer)
+        calibration = calibration or cfg.eval.calibration
+        prior: list[np.ndarray] = []  # computed on first use, from the model itself
 
-        def causal_probs(texts: list[str]) -> np.ndarray:
+        def raw_probs(texts: list[str]) -> np.ndarray:
             prompts = [template.render(t, labels) for t in texts]
             model.eval()
-            return label_probabilities(
-                label_log_likelihoods(model, tokenizer, prompts, labels, batch_size, cfg.data.max_length, template.chat)
+            loglik = label_log_likelihoods(
+                model,
+                tokenizer,
+                prompts,
+                labels,
+                batch_size,
+                cfg.data.max_length,
+                template.chat,
+                progress="label scoring" if len(prompts) > batch_size else None,
             )
+            return label_probabilities(loglik)
+
+        def causal_probs(texts: list[str]) -> np.ndarray:
+            if calibration == "none":
+                return raw_probs(texts)
+            if not prior:
+                prior.append(content_free_prior(raw_probs))
+            return calibrate(raw_probs(texts), prior[0])
 
         return causal_probs
 

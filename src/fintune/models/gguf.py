@@ -63,7 +63,7 @@ def is_gguf(path: str, gguf_file: str | None = None) -> bool:
 
 
 def converted_folder(path: str, gguf_file: str | None = None) -> Path:
-    """The safetensors folder of a bundled alias, a `.gguf` file, or a directory + `gguf_file`; converts on first use."""
+    """The safetensors folder of a bundled alias, a `.gguf` file or a directory + `gguf_file`; converts on first use."""
     source, origin = _locate(path, gguf_file)
     digest = file_sha256(source)
     name = path if path in BUNDLED_LLMS else source.stem.lower()

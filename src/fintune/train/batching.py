@@ -95,9 +95,17 @@ class EncodedInstructions(_EncodedIds):
         return float(sum(len(self.input_ids[i]) - max(self.n_prompt[i], 1) for i in idx))
 
     def collate(self, idx: list[int]) -> dict[str, torch.Tensor]:
-        ids, mask = self._padded(idx)
+        """Left-padded, so every answer ends in the last column (train/answer_loss.py keeps only those logits);
+        explicit position ids keep the padding from shifting any real token's position."""
+        width = max(len(self.input_ids[i]) for i in idx)
+        ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
         labels = torch.full_like(ids, self.IGNORE)
         for row, i in enumerate(idx):
-            start, end = self.n_prompt[i], len(self.input_ids[i])
-            labels[row, start:end] = ids[row, start:end]
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+            seq = self.input_ids[i]
+            offset = width - len(seq)
+            ids[row, offset:] = torch.tensor(seq)
+            mask[row, offset:] = 1
+            labels[row, offset + self.n_prompt[i] :] = ids[row, offset + self.n_prompt[i] :]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return {"input_ids": ids, "attention_mask": mask, "position_ids": positions, "labels": labels}

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from safetensors.torch import load_file, save_file
 
 from fintune.config import TrainConfig
+from fintune.progress import progress_bar
+from fintune.train.answer_loss import answer_loss
 from fintune.train.batching import EncodedTexts, epoch_batches
 from fintune.train.checkpoint import (
     has_checkpoint,
@@ -95,19 +96,7 @@ def train_loop(
 
     params = [p for p in model.parameters() if p.requires_grad]
     device = params[0].device
-    progress = Progress(
-        TextColumn("[bold]train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("steps  loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not dist.is_main,
-    )
-    with progress:
-        task = progress.add_task("train", total=total, completed=state.step, loss="-")
+    with progress_bar("train", total, "steps", enabled=dist.is_main, done=state.step, console=console) as advance:
         while state.step < total and state.epoch < n_epochs and not state.stopped_early:
             batches = epoch_batches(data, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
             acc = cfg.gradient_accumulation_steps
@@ -136,7 +125,7 @@ def train_loop(
                 state.next_group = g + 1
                 state.losses.append((state.step, state.epoch, round(loss_sum, 6)))
                 tracker.log_metrics("train", {"loss": loss_sum, "lr": scheduler.get_last_lr()[0]}, state.step)
-                progress.update(task, advance=1, loss=f"{loss_sum:.4f}")
+                advance(1, note=f"loss {loss_sum:.4f}")
                 if state.step >= total:
                     break
                 if cfg.eval_steps and state.step % cfg.eval_steps == 0:
@@ -193,7 +182,10 @@ def train_summary(
 
 
 def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tensor:
-    """The model's own loss, or cross-entropy with per-class weights (rare classes count for more)."""
+    """Causal LMs: the loss of the answer tokens from their logits alone; classifiers: the model's own loss, or
+    cross-entropy with per-class weights (rare classes count for more)."""
+    if "position_ids" in batch:  # EncodedInstructions: prompt + answer, left-padded
+        return answer_loss(model, batch)
     if class_weights is None:
         return model(**batch).loss
     labels = batch.pop("labels")

@@ -19,6 +19,7 @@ from fintune.data import load_splits
 from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
+from fintune.eval.calibration import calibration_report, content_free_prior
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.sentiment_index import check_sentiment_run, sentiment_index_for_run
@@ -145,6 +146,11 @@ def run(
                 decided = decide(cfg, splits.validation, val_probs, splits.test, test_probs, labels)
                 metrics["test_argmax"], metrics["test"] = metrics["test"], decided["test"]
                 metrics["threshold"] = decided["threshold"]
+        if kind == "causal" and cfg.adapter.method == "none":  # zero-shot: label scoring with and without calibration
+            raw = probability_fn(kind, model, tokenizer, cfg, labels, calibration="none")
+            metrics["calibration"] = calibration_report(
+                cfg.eval.calibration, val_probs, list(splits.validation["label"]), labels, content_free_prior(raw)
+            )
         if kind == "causal" and cfg.eval.generate:
             metrics["test_generate"] = generate_and_parse(model, tokenizer, splits.test, labels, cfg)
         metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)

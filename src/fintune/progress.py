@@ -1,0 +1,91 @@
+"""Progress with rate and ETA for every long step: training, label scoring, generation.
+
+On a terminal it is a live bar on stderr; in a log file (a background run, CI) it is one line at every tenth of
+the work and one at the end, so a log also says how far a step got and how long the rest will take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+Advance = Callable[..., None]
+"""advance(n, note="") moves the bar on by n; `note` is shown beside it (e.g. the training loss)."""
+
+
+@contextlib.contextmanager
+def progress_bar(
+    what: str, total: int, unit: str, enabled: bool = True, done: int = 0, console: Console | None = None
+) -> Iterator[Advance]:
+    """Yields `advance`; `what` names the step ("label scoring"), `unit` what `total` counts ("prompts"), `done`
+    how much was done before (a resumed run)."""
+    console = console or Console(stderr=True)
+    if not enabled or total <= 0:
+        yield lambda n, note="": None
+    elif console.is_terminal:
+        with _live_bar(what, total, unit, done, console) as advance:
+            yield advance
+    else:
+        yield from _log_lines(what, total, unit, done)
+
+
+@contextlib.contextmanager
+def _live_bar(what: str, total: int, unit: str, done: int, console: Console) -> Iterator[Advance]:
+    bar = Progress(
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"{unit}  {{task.fields[rate]}}  {{task.fields[note]}}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    t0, start = time.perf_counter(), done
+    with bar:
+        task = bar.add_task(what, total=total, completed=done, rate="", note="")
+
+        def advance(n: int, note: str = "") -> None:
+            nonlocal done
+            done += n
+            rate = (done - start) / max(time.perf_counter() - t0, 1e-9)
+            bar.update(task, advance=n, rate=f"{rate:.1f}/s", note=note)
+
+        yield advance
+
+
+def _log_lines(what: str, total: int, unit: str, done: int) -> Iterator[Advance]:
+    t0, start = time.perf_counter(), done
+    state = {"done": done, "next": (done // (total / 10) + 1) * total / 10, "note": ""}
+
+    def advance(n: int, note: str = "") -> None:
+        state["done"] += n
+        state["note"] = note
+        now = state["done"]
+        if state["next"] <= now < total:
+            rate = (now - start) / max(time.perf_counter() - t0, 1e-9)
+            eta = (total - now) / max(rate, 1e-9)
+            _say(f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, eta {_clock(eta)}" + (f", {note}" if note else ""))
+            while state["next"] <= now:
+                state["next"] += total / 10
+
+    yield advance
+    elapsed = time.perf_counter() - t0
+    rate = (state["done"] - start) / max(elapsed, 1e-9)
+    note = f", {state['note']}" if state["note"] else ""
+    _say(f"{what}: {state['done']:,} {unit} in {_clock(elapsed)} ({rate:.2f}/s){note}")
+
+
+def _clock(seconds: float) -> str:
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, s = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{s:02d}s" if minutes else f"{s}s"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
