@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from fintune.config import ADAPTER_METHODS, AdapterConfig
 from fintune.errors import FintuneError
 from fintune.models.registry import default_targets, layer_index, num_layers
+
+log = logging.getLogger(__name__)
 
 # Parameters of the task head that must train with every method (names in BERT-style models).
 HEAD_NAMES = ("classifier", "pooler", "score")
@@ -46,8 +50,13 @@ def check_method_supported(cfg: AdapterConfig, causal: bool = False) -> None:
     if cfg.method == "qlora":
         import torch
 
+        if not causal:
+            raise FintuneError("adapter.method 'qlora' applies to causal LMs; use lora for an encoder classifier")
         if not torch.cuda.is_available():
-            raise FintuneError("adapter.method 'qlora' needs a CUDA GPU and bitsandbytes; this machine has no CUDA")
+            log.warning(
+                "adapter.method qlora on a CPU: bitsandbytes' 4-bit kernels run here but train far slower than "
+                "lora (benchmarks/RESULTS.md); QLoRA saves memory on a GPU"
+            )
     if cfg.method == "none" and not causal:
         raise FintuneError(
             "adapter.method 'none' trains nothing, which leaves a classifier head random; "

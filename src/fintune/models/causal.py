@@ -7,10 +7,12 @@ import torch
 from fintune.config import AdapterConfig, ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.loading import load_model_config
+from fintune.train.precision import bf16_available
 
 
 def quantization_config(adapter: AdapterConfig):
-    """bitsandbytes settings for QLoRA (Dettmers et al., 2023): NF4 + double quantisation, bf16 compute."""
+    """bitsandbytes settings for QLoRA (Dettmers et al., 2023): NF4 + double quantisation, bf16 compute (fp32 on a
+    CPU without native bf16). bitsandbytes >= 0.45 ships a CPU library, so this also runs without a GPU, slowly."""
     if adapter.method != "qlora":
         return None
     try:
@@ -21,11 +23,12 @@ def quantization_config(adapter: AdapterConfig):
 
     if adapter.qlora_bits == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=torch.bfloat16,
+        bnb_4bit_compute_dtype=torch.bfloat16 if bf16_available(device) else torch.float32,
     )
 
 
@@ -44,8 +47,8 @@ def load_causal(cfg: ModelConfig, adapter: AdapterConfig):
             trust_remote_code=cfg.trust_remote_code,
             use_safetensors=True,
             quantization_config=quant,
-            # this rank's GPU under torchrun (distributed.session sets it), GPU 0 otherwise
-            device_map={"": torch.cuda.current_device()} if quant is not None else None,
+            # this rank's GPU under torchrun (distributed.session sets it), GPU 0 otherwise; else the CPU
+            device_map=None if quant is None else {"": torch.cuda.current_device() if device == "cuda" else "cpu"},
         )
     except OSError as e:
         raise FintuneError(f"cannot load weights of '{cfg.path}' (safetensors required): {e}") from None
