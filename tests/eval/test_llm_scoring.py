@@ -203,6 +203,11 @@ def test_chat_template_is_used_when_the_tokenizer_has_one():
     ids = encode_prompt(tokenizer, user_turn, chat=True)
     expected = tokenizer(f"Instruction : {user_turn} Answer :", add_special_tokens=True)["input_ids"]
     assert ids == expected  # one BOS (the template's), the user turn, the assistant cue
+    # prompt.system sends a system message first, which the template renders like any turn
+    with_system = PromptTemplate.from_config(PromptConfig(system="Be brief."), tokenizer)
+    ids = encode_prompt(tokenizer, user_turn, with_system.chat)
+    expected = tokenizer(f"Instruction : Be brief. Instruction : {user_turn} Answer :", add_special_tokens=True)
+    assert ids == expected["input_ids"]
 
 
 def test_chat_prompts_score_like_the_unbatched_loop(tiny_causal_lm):

@@ -1,7 +1,6 @@
 """Each method maps onto PEFT or requires_grad flags the way its paper says."""
 
 import pytest
-import torch
 
 from fintune.config import AdapterConfig, ModelConfig, RunConfig
 from fintune.errors import FintuneError

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fintune.data.prompts import encode_answer
+from fintune.data.prompts import ChatFormat, encode_answer
 from fintune.data.window_prompts import assistant_message, user_message
 from fintune.data.windows import WindowSplits, future_bars, past_bars, window_news
 from fintune.eval.forecast import ParsedForecast, parse_forecast
@@ -44,7 +44,7 @@ def answer_loss(model, data, batch_size: int) -> float:
     return total / max(tokens, 1)
 
 
-def generate_forecasts(model, tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg, chat: bool):
+def generate_forecasts(model, tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg, chat: ChatFormat | None):
     """(generated texts, parsed forecasts) for `windows`, generated per (past, future) pair so each pair gets a
     token budget that fits its answer: the longest true answer of the pair plus a quarter, plus 8."""
     prompts, answers = window_messages(splits, windows, cfg.data.windows.max_headlines)

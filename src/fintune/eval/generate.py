@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
+from fintune.data.prompts import ChatFormat, encode_answer, encode_prompt, fit_to_length
 from fintune.eval.metrics import classification_metrics
 from fintune.eval.scoring import pad_sequences, padding_id
 from fintune.progress import progress_bar
@@ -26,7 +26,7 @@ def generate_answers(
     max_new_tokens: int = 8,
     batch_size: int = 16,
     max_length: int | None = None,
-    chat: bool = False,
+    chat: ChatFormat | bool | None = None,
     progress: str | None = None,
 ) -> list[str]:
     """Greedy answers (new tokens only, special tokens removed), in the order of `prompts`.

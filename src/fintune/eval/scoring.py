@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
+from fintune.data.prompts import ChatFormat, encode_answer, encode_prompt, fit_to_length
 from fintune.models.forward_args import forward_accepts
 from fintune.progress import progress_bar
 
@@ -37,7 +37,7 @@ def label_log_likelihoods(
     labels: list[str],
     batch_size: int = 16,
     max_length: int | None = None,
-    chat: bool = False,
+    chat: ChatFormat | bool | None = None,
     share_prompt: bool = True,
     progress: str | None = None,
 ) -> np.ndarray:

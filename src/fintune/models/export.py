@@ -132,9 +132,10 @@ def _prompt_info(cfg, tokenizer, labels: list[str]) -> dict:
     template = PromptTemplate.from_config(cfg.prompt, tokenizer)
     instruction = cfg.prompt.instruction.format(choices="/".join(labels))
     if template.chat:
+        system = "" if template.chat.system is None else f"{{'role': 'system', 'content': {template.chat.system!r}}}, "
         how = (
             "user turn = instruction + '\\n' + text, through tokenizer.apply_chat_template("
-            "[{'role': 'user', 'content': turn}], add_generation_prompt=True)"
+            f"[{system}{{'role': 'user', 'content': turn}}], add_generation_prompt=True)"
         )
     else:
         how = (
@@ -144,7 +145,8 @@ def _prompt_info(cfg, tokenizer, labels: list[str]) -> dict:
     return {
         "instruction": instruction,
         "template": None if template.chat else cfg.prompt.template,
-        "chat_template": template.chat,
+        "chat_template": bool(template.chat),
+        "system": template.chat.system if template.chat else None,
         "how": how,
         "example": template.render("Operating profit rose to EUR 13.1 mn", labels),
         "answer": "one label, then EOS; fintune picks the label whose tokens (+ EOS) are most likely after the prompt",

@@ -78,7 +78,7 @@ class EncodedInstructions(_EncodedIds):
 
     IGNORE = -100  # the label id that transformers' causal-LM loss skips
 
-    def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int, chat: bool = False):
+    def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int, chat=None):
         from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
 
         self.input_ids: list[list[int]] = []

@@ -15,7 +15,7 @@ import torch
 from rich.console import Console
 
 from fintune.config import RunConfig
-from fintune.data.prompts import PromptTemplate
+from fintune.data.prompts import ChatFormat, PromptTemplate
 from fintune.data.windows import WindowSplits, future_bars, load_window_splits, past_bars
 from fintune.errors import FintuneError
 from fintune.eval.forecast import forecast_metrics, forecast_metrics_by_window
@@ -142,7 +142,7 @@ def run_forecast(cfg: RunConfig, resume: bool = False, console: Console | None =
     return final
 
 
-def _encoded(tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg: RunConfig, chat: bool):
+def _encoded(tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg: RunConfig, chat: ChatFormat | None):
     prompts, answers = window_messages(splits, windows, cfg.data.windows.max_headlines)
     return EncodedInstructions(tokenizer, prompts, answers, cfg.data.max_length, chat)
 
