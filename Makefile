@@ -1,4 +1,5 @@
 # make demo  -> LoRA fine-tuning of the bundled MiniLM on Financial PhraseBank, evaluated and reported
+# make demo-llm -> the same with the bundled SmolLM2-135M-Instruct, zero-shot and LoRA, side by side
 # make test  -> the test suite (fast by default; `make test-slow` runs the slow ones too)
 PYTHON ?= python3
 VENV := .venv
@@ -26,6 +27,13 @@ install-gemma: install
 
 demo: install
 	FINTUNE_DATA_DIR=$(DATA_DIR) $(VENV)/bin/fintune run configs/quickstart.yaml overwrite=true
+
+# SmolLM2-135M-Instruct on FPB: zero-shot, then LoRA (one epoch), both evaluated by label scoring and by
+# generate-and-parse, printed side by side with the majority-class and TF-IDF baselines.
+demo-llm: install
+	FINTUNE_DATA_DIR=$(DATA_DIR) $(VENV)/bin/fintune run configs/llm/smollm2_zeroshot_fpb.yaml overwrite=true
+	FINTUNE_DATA_DIR=$(DATA_DIR) $(VENV)/bin/fintune run configs/llm/smollm2_lora_fpb.yaml overwrite=true
+	$(VENV)/bin/fintune table runs/fpb-smollm2-lora runs/fpb-smollm2-zeroshot
 
 test: install
 	FINTUNE_DATA_DIR=$(DATA_DIR) $(PY) -m pytest

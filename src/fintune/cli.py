@@ -323,6 +323,26 @@ def backtest(
     print(f"equity curves: {plot}")
 
 
+@app.command()
+@_user_errors
+def table(runs: list[Path] = typer.Argument(..., help="Finished classification runs on the same test split.")):
+    """Test results of several runs side by side (causal LMs both ways), with the first run's baselines."""
+    import json
+
+    from fintune.predict import check_finished_run
+    from fintune.report.table import print_rows, side_by_side_rows
+
+    loaded = []
+    for run_dir in runs:
+        check_finished_run(run_dir)
+        loaded.append((run_dir.name, json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))))
+    splits = {(m.get("data", {}).get("source"), m["test"].get("n_total", m["test"]["n"])) for _, m in loaded}
+    if len(splits) > 1:
+        raise FintuneError(f"runs were tested on different splits (source, n): {sorted(splits, key=str)}")
+    source, n = splits.pop()
+    print_rows(side_by_side_rows(loaded), f"{source} test (n={n})")
+
+
 @data_app.command("list")
 def data_list():
     """Registered dataset names."""

@@ -32,6 +32,7 @@ def test_family_lora_run_trains_evaluates_both_ways_and_reloads(family, tiny_cau
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss must go down"
     assert metrics["test"]["n"] == metrics["test_generate"]["n_total"]
     assert "n_unparsed" in metrics["test_generate"]
+    assert metrics["test_generate"]["max_new_tokens"] == 2, "a fine-tuned model needs its label and EOS only"
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
     predictions = __import__("pandas").read_csv(run / "predictions.csv")
     again = Predictor.load(run).predict_proba(list(predictions["text"]))
@@ -49,6 +50,28 @@ def test_zero_shot_run_evaluates_the_base_model(tiny_causal_dir, tmp_path):
     metrics = json.loads((tmp_path / "zs" / "metrics.json").read_text())
     assert metrics["train"]["steps"] == 0 and metrics["train"]["trainable_params"] == 0
     assert Predictor.load(tmp_path / "zs").predict(["profit rose"])[0]["label"] in {"negative", "neutral", "positive"}
+    # zero-shot: label scoring on validation both with and without contextual calibration
+    calibration = metrics["calibration"]
+    assert calibration["used"] == "none" and set(calibration["validation"]) == {"none", "content_free"}
+    assert calibration["validation"]["none"]["accuracy"] == pytest.approx(metrics["validation"]["accuracy"])
+    assert metrics["test_generate"]["max_new_tokens"] == 16  # a base model answers in a sentence
+
+    table = subprocess.run(
+        [sys.executable, "-m", "fintune", "table", str(tmp_path / "zs"), str(tmp_path / "zs")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.count("baseline: majority") == 1 and table.stdout.count("generate-and-parse") == 2
+    other = tmp_path / "other"
+    __import__("shutil").copytree(tmp_path / "zs", other)
+    metrics["data"]["source"] = "elsewhere"
+    (other / "metrics.json").write_text(json.dumps(metrics))
+    mixed = subprocess.run(
+        [sys.executable, "-m", "fintune", "table", str(tmp_path / "zs"), str(other)], capture_output=True, text=True
+    )
+    assert mixed.returncode == 2 and "different splits" in mixed.stderr
 
 
 @pytest.mark.parametrize("model_type", ["baichuan", "chatglm"])

@@ -73,6 +73,7 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
     data = metrics.get("data", {})
     parts = [
         f"<h1>{html.escape(run_dir.name)}</h1>",
+        *([f'<p class="note"><b>{html.escape(data["subset"])}</b></p>'] if "subset" in data else []),
         f'<p class="note">{html.escape(run_label)} on <b>{html.escape(str(data.get("source", "")))}</b>: '
         f"{data.get('n_train', '?')} train / {data.get('n_validation', '?')} validation / "
         f"{data.get('n_test', '?')} test examples. Best epoch {train.get('best_epoch')} chosen on validation "

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 COLUMNS = [("accuracy", "accuracy"), ("f1_macro", "macro F1"), ("f1_weighted", "weighted F1"), ("mcc", "MCC")]
+SUBSET_NOTE = "a subset run (data.max_train_samples / max_eval_samples): not comparable with published numbers"
 
 
 def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
@@ -54,14 +55,27 @@ def wide_console() -> Console:
 
 
 def print_results(metrics: dict, run_label: str, title: str, console: Console | None = None) -> None:
+    print_rows(result_rows(metrics, run_label), title, console)
+
+
+def print_rows(rows: list[tuple[str, dict]], title: str, console: Console | None = None) -> None:
     console = console or wide_console()
     table = Table(title=title, caption="in brackets: bootstrap 95 % interval")
     table.add_column("model")
     for _, header in COLUMNS:
         table.add_column(header, justify="right")
-    for name, block in result_rows(metrics, run_label):
+    for name, block in rows:
         table.add_row(name, *(cell(block, key) for key, _ in COLUMNS))
     console.print(table)
+
+
+def side_by_side_rows(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """Rows of several finished runs (label, metrics) on one test split, then the first run's baselines once."""
+    rows = []
+    for label, metrics in runs:
+        rows += [row for row in result_rows(metrics, label) if not row[0].startswith("baseline: ")]
+    first = runs[0][1]
+    return rows + [(f"baseline: {name}", block) for name, block in first.get("baselines", {}).items()]
 
 
 BACKTEST_COLUMNS = [

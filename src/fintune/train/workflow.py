@@ -36,7 +36,7 @@ from fintune.models.registry import resolve_model_path
 from fintune.provenance import meta_block
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, loss_plot, pr_curve_plot
-from fintune.report.table import positive_class_line, print_backtest, print_results, sentiment_index_line
+from fintune.report.table import SUBSET_NOTE, positive_class_line, print_backtest, print_results, sentiment_index_line
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState, train_loop, train_summary
@@ -179,6 +179,7 @@ def run(
         "labels": labels,
         **splits.stats,
         "train_label_counts": splits.train["label"].value_counts().to_dict(),
+        **({"subset": SUBSET_NOTE} if cfg.data.max_train_samples or cfg.data.max_eval_samples else {}),
     }
     metrics["meta"] = meta_block(cfg.train.seed, splits.fingerprints())
 
@@ -211,7 +212,8 @@ def run(
     tracker.close()  # before the rename: TensorBoard writes into the run folder
     final = run_dir.finish()
     if with_test:
-        print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']})")
+        subset = f"; {SUBSET_NOTE}" if "subset" in metrics["data"] else ""
+        print_results(metrics, run_label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']}){subset}")
         if positive_class_line(metrics):
             print(positive_class_line(metrics))
         if "sentiment_index" in metrics["baselines"]:
