@@ -37,6 +37,8 @@ CAUSAL_FAMILIES: dict[str, CausalFamily] = {
     "mistral": CausalFamily(_LLAMA_LIKE),
     "qwen2": CausalFamily(_LLAMA_LIKE),
     "qwen3": CausalFamily(_LLAMA_LIKE),
+    "gemma3_text": CausalFamily(_LLAMA_LIKE),
+    "gemma3": CausalFamily(_LLAMA_LIKE),
     "gpt2": CausalFamily(("c_attn", "c_proj", "c_fc")),
     "baichuan": CausalFamily(("W_pack", "o_proj", "gate_proj", "up_proj", "down_proj"), remote_code=True),
     "chatglm": CausalFamily(("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), remote_code=True),
