@@ -17,6 +17,7 @@ import json
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,34 @@ def converted_folder(path: str, gguf_file: str | None = None) -> Path:
     target = fintune_home() / "models" / f"{name}-{digest[:12]}"
     if (target / "source.json").is_file():  # written last, so its presence means the folder is complete
         return target
-    _convert(source, target, {**origin, "gguf_file": source.name, "gguf_sha256": digest})
+    # torchrun starts every rank at once, and each loads the model: one converts, the others wait for its folder
+    lock = target.with_name(target.name + ".lock")
+    with _exclusive(lock):
+        if not (target / "source.json").is_file():
+            _convert(source, target, {**origin, "gguf_file": source.name, "gguf_sha256": digest})
+        lock.unlink(missing_ok=True)  # the folder is complete: later processes return above, without the lock
     return target
+
+
+@contextmanager
+def _exclusive(lock: Path):
+    """Hold an exclusive lock on `lock` (created if absent) across processes; a no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows has no fcntl: convert unlocked
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _say(f"waiting for another process converting {lock.stem}")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _locate(path: str, gguf_file: str | None) -> tuple[Path, dict]:
