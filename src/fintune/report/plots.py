@@ -62,7 +62,10 @@ def loss_plot(losses: list, evals: list[dict], path: Path, title: str) -> Path:
     ax.set_ylabel("cross-entropy")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if losses or evals:
+        ax.legend()
+    else:  # a zero-shot run trains nothing
+        ax.text(0.5, 0.5, "nothing trained (zero-shot)", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
