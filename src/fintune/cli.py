@@ -49,6 +49,9 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
+    # bitsandbytes (imported by peft whenever it is installed) warns on every import that an optional CPU kernel
+    # package is missing; its 4-bit path works without it, and the warning would bury fintune's one-line errors.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
