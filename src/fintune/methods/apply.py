@@ -54,8 +54,8 @@ def check_method_supported(cfg: AdapterConfig, causal: bool = False) -> None:
             raise FintuneError("adapter.method 'qlora' applies to causal LMs; use lora for an encoder classifier")
         if not torch.cuda.is_available():
             log.warning(
-                "adapter.method qlora on a CPU: bitsandbytes' 4-bit kernels run here but train far slower than "
-                "lora (benchmarks/RESULTS.md); QLoRA saves memory on a GPU"
+                "adapter.method qlora on a CPU: bitsandbytes' 4-bit kernels run here, slower than lora and far "
+                "slower without AVX512-BF16 (benchmarks/RESULTS.md); QLoRA is for saving memory"
             )
     if cfg.method == "none" and not causal:
         raise FintuneError(
