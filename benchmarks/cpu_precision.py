@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from fintune.config import load_config
-from fintune.train.workflow import run
+from fintune.recipes import run_recipe as run
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {

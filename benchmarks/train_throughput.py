@@ -75,7 +75,7 @@ def _ours(steps: int | None, epochs: int, extra: list[str]) -> dict:
     from rich.console import Console
 
     from fintune.config import load_config
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     limit = [f"train.max_steps={steps}"] if steps else [f"train.epochs={epochs}"]
     with tempfile.TemporaryDirectory() as out:

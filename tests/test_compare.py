@@ -86,7 +86,7 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     peak = [c.strip() for c in header.split("|")].index("peak MiB")
     assert float(first_row.split("|")[peak].replace(",", "")) > 0  # every run recorded its own peak
     assert "Validation loss to" in table  # eval_steps gave every run a validation curve to time
-    for plot in ("loss_curves", "confusion_matrices", "f1_weighted", "acc_vs_params", "acc_vs_time"):
+    for plot in ("loss_curves", "confusion_matrices", "f1_weighted", "mcc", "acc_vs_params", "acc_vs_time"):
         assert (folder / "plots" / f"{plot}.png").is_file(), plot
 
     again = _run("compare", path)  # everything finished with the same config: nothing runs again

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fintune.config import load_config
 from fintune.predict import Predictor
-from fintune.train.workflow import run
+from fintune.recipes import run_recipe as run
 from tests.conftest import TINY_CSV
 
 ROOT = Path(__file__).resolve().parents[1]

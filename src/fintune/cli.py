@@ -1,4 +1,4 @@
-"""The `fintune` command: parse arguments, load the config, call one workflow function.
+"""The `fintune` command: parse arguments, load the config, run the recipe of its task.
 
 Bad input (FintuneError) ends with exit code 2 and one line on stderr; anything else is a bug.
 """
@@ -65,19 +65,11 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
     nproc: int = typer.Option(1, "--nproc", min=1, help=NPROC_HELP),
 ):
-    """Train, evaluate against baselines and write a report into runs/<name>/."""
+    """Train, evaluate against baselines and write a report into runs/<name>/ (the recipe of the config's task)."""
     from fintune.config import load_config
-    from fintune.train.distributed import from_env
 
     cfg = load_config(config, overrides)
-    if cfg.data.source == "windows":  # forecasting: rows of prices in, rows of prices out
-        from fintune.train.forecast_workflow import run_forecast
-
-        if nproc > 1 or from_env().enabled:
-            raise FintuneError("forecasting runs (data.source: windows) train in one process; drop --nproc / torchrun")
-        run_forecast(cfg, resume=resume)
-        return
-    _train_workflow("run", config, overrides, resume, nproc, cfg, with_test=True)
+    _run_recipe("run", config, overrides, resume, nproc, cfg, with_test=True)
 
 
 @app.command()
@@ -92,19 +84,17 @@ def train(
     from fintune.config import load_config
 
     cfg = load_config(config, overrides)
-    if cfg.data.source == "windows":
-        raise FintuneError("`fintune train` does not do forecasting yet; use `fintune run` (it trains and tests)")
-    path = _train_workflow("train", config, overrides, resume, nproc, cfg, with_test=False)
+    path = _run_recipe("train", config, overrides, resume, nproc, cfg, with_test=False)
     if path is not None:
         print(f"run: {path}")
 
 
-def _train_workflow(command, config, overrides, resume, nproc, cfg, with_test: bool) -> Path | None:
-    """Run the workflow here (one process, or one rank of a torchrun job), or re-run `command` under torchrun
+def _run_recipe(command, config, overrides, resume, nproc, cfg, with_test: bool) -> Path | None:
+    """Run the task's recipe here (one process, or one rank of a torchrun job), or re-run `command` under torchrun
     in `nproc` processes. Returns the run folder where this process is the one that wrote it, else None."""
+    from fintune.recipes import run_recipe
     from fintune.train import distributed
     from fintune.train.rundir import RunDir
-    from fintune.train.workflow import run as run_workflow
 
     if nproc > 1:
         RunDir(cfg).check(resume)  # refuse here what every rank would refuse after starting up
@@ -112,7 +102,7 @@ def _train_workflow(command, config, overrides, resume, nproc, cfg, with_test: b
         return None
     try:
         with distributed.session() as dist:
-            path = run_workflow(cfg, resume=resume, with_test=with_test, dist=dist)
+            path = run_recipe(cfg, resume=resume, with_test=with_test, dist=dist)
     except FintuneError as e:
         if distributed.report_error(e):  # a worker of --nproc: the launcher prints it, once
             raise typer.Exit(2) from None

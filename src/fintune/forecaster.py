@@ -45,8 +45,8 @@ class Forecaster:
         run_dir = Path(run_dir)
         check_finished_run(run_dir)
         cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))
-        if cfg.data.source != "windows":
-            raise FintuneError(f"'{run_dir}' is not a forecasting run (data.source is '{cfg.data.source}')")
+        if cfg.task != "forecast":
+            raise FintuneError(f"'{run_dir}' is not a forecasting run (its task is '{cfg.task}')")
         tokenizer, model = load_trained(run_dir, cfg, [], "causal")
         return cls(run_dir, cfg, tokenizer, model)
 

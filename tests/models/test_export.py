@@ -83,7 +83,7 @@ def test_qlora_run_merges_into_the_unquantised_base(llama_lora_run, tmp_path):
 def test_encoder_export_keeps_labels_and_predictions(tiny_overrides, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     run_dir = run(load_config(ROOT / "configs/quickstart.yaml", [*tiny_overrides, *QUICK, "model.pooling=cls"]))
     out = export_merged(run_dir, tmp_path / "merged")
@@ -100,7 +100,7 @@ def test_encoder_export_keeps_labels_and_predictions(tiny_overrides, tmp_path):
 
 
 def test_mean_pooled_encoder_run_is_refused_not_exported_wrong(tiny_overrides, tmp_path):
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     run_dir = run(load_config(ROOT / "configs/quickstart.yaml", [*tiny_overrides, *QUICK, "model.pooling=mean"]))
     with pytest.raises(FintuneError, match="model.pooling=mean"):

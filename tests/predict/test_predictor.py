@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_merged_adapter_predicts_what_the_trained_adapter_predicts(tiny_overrides, method):
     from peft import PeftModel
 
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     overrides = [*tiny_overrides, f"adapter.method={method}", "train.max_steps=4", "eval.baselines=[]"]
     run_dir = run(load_config(ROOT / "configs/quickstart.yaml", overrides))
@@ -39,7 +39,7 @@ def test_merged_adapter_predicts_what_the_trained_adapter_predicts(tiny_override
 def test_bf16_is_refused_without_native_bf16_and_keeps_the_labels_with_it(tiny_overrides, monkeypatch):
     import fintune.train.precision as precision
     from fintune.errors import FintuneError
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     overrides = [*tiny_overrides, "model.pooling=mean", "eval.baselines=[]"]  # as tests/serve/test_onnx.py
     run_dir = run(load_config(ROOT / "configs/quickstart.yaml", overrides))

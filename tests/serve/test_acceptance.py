@@ -31,7 +31,7 @@ N_REQUESTS, CONCURRENCY = 1000, 16
 def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
     """configs/quickstart.yaml as a seconds-long run on the tiny model (the overrides of `tiny_overrides`)."""
     from fintune.config import load_config
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     out = tmp_path_factory.mktemp("serve-runs")
     run(load_config(ROOT / "configs/quickstart.yaml", tiny_run_overrides(tiny_model_dir, out)))

@@ -33,7 +33,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory) -> Path:
     from rich.console import Console
 
     from fintune.config import load_config
-    from fintune.train.workflow import run
+    from fintune.recipes import run_recipe as run
 
     out = tmp_path_factory.mktemp("onnx-runs")
     overrides = [*tiny_run_overrides(tiny_model_dir, out), "model.pooling=mean", "eval.baselines=[]"]

@@ -8,8 +8,8 @@ import pytest
 
 from fintune.config import load_config
 from fintune.errors import FintuneError
+from fintune.recipes import run_recipe as run
 from fintune.train.tracking import Tracker, check_tracking, open_tracker
-from fintune.train.workflow import run
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "configs/quickstart.yaml"
 

@@ -1,7 +1,8 @@
 """The leaderboard of a sweep, read only from its results/*.json: one row per setting (every axis but the seed),
-mean +- std over seeds, the first seed's bootstrap interval, the majority baseline as a row, and an exact
-McNemar test of every row against the chosen best on the same test examples. The best is chosen on the
-validation split, never on test; `best.json` says why.
+mean +- std over seeds, the first seed's bootstrap interval, the task's baseline as a row (majority; naive_last
+for forecasting), and a paired test of every row against the chosen best on the same test examples (scoring.py
+says which metrics and test each task has). The best is chosen on the validation split, never on test;
+`best.json` says why.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from fintune.compare.convergence import common_target, smoothed, time_to_target, time_to_val_target, val_target
-from fintune.eval.significance import mcnemar_p
+from fintune.compare.scoring import Scoring
 
-METRICS = ["accuracy", "f1_macro", "f1_weighted", "mcc"]
 SEED = "train.seed"
 
 
@@ -25,7 +25,9 @@ def setting_of(record: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in axes.items()) or "base"
 
 
-def build_rows(records: list[dict], select_metric: str, target_loss: float | None = None) -> list[dict]:
+def build_rows(
+    records: list[dict], select_metric: str, scoring: Scoring, target_loss: float | None = None
+) -> list[dict]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for record in records:
         if record["run_info"]["status"] == "finished":
@@ -34,10 +36,11 @@ def build_rows(records: list[dict], select_metric: str, target_loss: float | Non
     for setting, runs in groups.items():
         tests = [r["metrics"]["test"] for r in runs]
         row = {"setting": setting, "seeds": len(runs), "runs": [r["run_info"]["run_dir"] for r in runs]}
-        for m in METRICS:
-            values = np.array([t[m] for t in tests], dtype=float)
-            row[m] = float(values.mean())
-            row[f"{m}_std"] = float(values.std(ddof=1)) if len(values) > 1 else None
+        for m in scoring.metrics:
+            values = np.array([np.nan if t.get(m) is None else t[m] for t in tests], dtype=float)
+            known = values[~np.isnan(values)]  # None: not defined for a run (no direction called, nothing parsed)
+            row[m] = float(known.mean()) if len(known) else None
+            row[f"{m}_std"] = float(known.std(ddof=1)) if len(known) > 1 else None
             row[f"{m}_ci95"] = tests[0].get("ci95", {}).get(m)
         row["validation"] = float(np.mean([r["metrics"]["validation"][select_metric] for r in runs]))
         for key in ("pr_auc", "roc_auc"):
@@ -47,26 +50,18 @@ def build_rows(records: list[dict], select_metric: str, target_loss: float | Non
         row["train_s"] = float(np.mean([i.get("runtime_s") or 0 for i in info]))
         row["peak_rss_mb"] = float(np.max([i.get("peak_rss_mb") or 0 for i in info]))
         rows.append(row)
-    rows.sort(key=lambda r: r["validation"], reverse=True)
+    rows.sort(key=lambda r: r["validation"], reverse=scoring.better_first(select_metric))
     if rows:
-        _paired_tests(rows)
+        _paired_tests(rows, scoring)
         _convergence(rows, groups, target_loss)
     return rows
 
 
-def _correct(run_dir: str) -> pd.Series:
-    predictions = pd.read_csv(Path(run_dir) / "predictions.csv", dtype={"id": str})
-    return pd.Series((predictions["label"] == predictions["pred_label"]).to_numpy(), index=predictions["id"])
-
-
-def _paired_tests(rows: list[dict]) -> None:
-    """McNemar of each row's first seed against the best row's first seed, on the test examples both have."""
-    best = _correct(rows[0]["runs"][0])
+def _paired_tests(rows: list[dict], scoring: Scoring) -> None:
+    """The paired test of each row's first seed against the best row's first seed, on the test examples both have."""
     rows[0]["p_vs_best"] = None
     for row in rows[1:]:
-        other = _correct(row["runs"][0])
-        common = best.index.intersection(other.index)
-        row["p_vs_best"] = mcnemar_p(best[common].to_numpy(), other[common].to_numpy()) if len(common) else None
+        row["p_vs_best"] = scoring.paired_p(rows[0]["runs"][0], row["runs"][0])
 
 
 def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float | None = None) -> None:
@@ -86,15 +81,15 @@ def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float 
             row["steps_to_val_target"], row["seconds_to_val_target"] = timed["steps"], timed["seconds"]
 
 
-def best_record(rows: list[dict], select_metric: str) -> dict:
+def best_record(rows: list[dict], select_metric: str, scoring: Scoring) -> dict:
     best = rows[0]
     out = {
         "setting": best["setting"],
         "run": best["runs"][0],
         "chosen_by": f"validation {select_metric} (mean over {best['seeds']} seed(s)); the test split chose nothing",
         "validation": best["validation"],
-        "test": {m: best[m] for m in METRICS},
-        "test_ci95": {m: best[f"{m}_ci95"] for m in METRICS},
+        "test": {m: best[m] for m in scoring.metrics},
+        "test_ci95": {m: best[f"{m}_ci95"] for m in scoring.metrics},
     }
     if len(rows) > 1:
         runner = rows[1]
@@ -104,28 +99,31 @@ def best_record(rows: list[dict], select_metric: str) -> dict:
         out["verdict"] = (
             f"{best['setting']} leads on validation; on test it differs from {runner['setting']} "
             + ("significantly" if out["distinguishable"] else "not significantly")
-            + (f" (McNemar p={p:.3g})" if p is not None else "")
+            + (f" ({scoring.paired_test}, p={p:.3g})" if p is not None else "")
         )
     return out
 
 
-def majority_row(records: list[dict]) -> dict | None:
+def baseline_row(records: list[dict], scoring: Scoring) -> dict | None:
+    """The task's baseline (majority; naive_last for forecasting) on the same test split, as a row."""
     for record in records:
-        block = record.get("metrics", {}).get("baselines", {}).get("majority")
+        block = record.get("metrics", {}).get("baselines", {}).get(scoring.baseline)
         if block:
-            return {"setting": "baseline: majority", **{m: block[m] for m in METRICS}}
+            return {"setting": f"baseline: {scoring.baseline}", **{m: block.get(m) for m in scoring.metrics}}
     return None
 
 
-def write_tables(folder: Path, rows: list[dict], majority: dict | None) -> None:
+def write_tables(folder: Path, rows: list[dict], majority: dict | None, scoring: Scoring) -> None:
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "runs"} for r in rows])
     if majority:
         frame = pd.concat([frame, pd.DataFrame([majority])], ignore_index=True)
     frame.to_csv(folder / "leaderboard.csv", index=False)
-    (folder / "leaderboard.md").write_text(markdown(rows, majority), encoding="utf-8")
+    (folder / "leaderboard.md").write_text(markdown(rows, majority, scoring), encoding="utf-8")
 
 
 def cell(row: dict, m: str) -> str:
+    if row.get(m) is None:
+        return "-"
     text = f"{row[m]:.4f}"
     if row.get(f"{m}_std") is not None:
         text += f" ± {row[f'{m}_std']:.4f}"
@@ -138,24 +136,23 @@ def peak_mib(row: dict) -> str:
     return f"{row['peak_rss_mb']:,.0f}" if row.get("peak_rss_mb") else "-"
 
 
-def markdown(rows: list[dict], majority: dict | None) -> str:
-    head = "| setting | seeds | validation | " + " | ".join(METRICS) + " | p vs best | trainable | train s | peak MiB |"
-    lines = [head, "|" + "---|" * (len(METRICS) + 7)]
+def markdown(rows: list[dict], majority: dict | None, scoring: Scoring) -> str:
+    metrics = scoring.metrics
+    head = "| setting | seeds | validation | " + " | ".join(metrics) + " | p vs best | trainable | train s | peak MiB |"
+    lines = [head, "|" + "---|" * (len(metrics) + 7)]
     for row in rows:
         p = "-" if row.get("p_vs_best") is None else f"{row['p_vs_best']:.3g}"
-        cells = " | ".join(cell(row, m) for m in METRICS)
+        cells = " | ".join(cell(row, m) for m in metrics)
         lines.append(
             f"| {row['setting']} | {row['seeds']} | {row['validation']:.4f} | {cells} | {p} | "
             f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} | {peak_mib(row)} |"
         )
     if majority:
-        lines.append(
-            f"| {majority['setting']} | | | " + " | ".join(f"{majority[m]:.4f}" for m in METRICS) + " | | | | |"
-        )
+        lines.append(f"| {majority['setting']} | | | " + " | ".join(cell(majority, m) for m in metrics) + " | | | | |")
     notes = [
         "",
         "Rows sorted by the validation metric (the test split chose nothing). Test metrics: mean ± std over seeds,",
-        "in brackets the first seed's bootstrap 95 % interval. p vs best: exact McNemar test of the first seeds'",
+        f"in brackets the first seed's bootstrap 95 % interval. p vs best: {scoring.paired_test} of the first seeds'",
         "test predictions against the best row's.",
     ]
     timed = [r for r in rows if r.get("target_loss") is not None]

@@ -8,11 +8,10 @@ from pathlib import Path
 
 from fintune.compare.fingpt_table import fingpt_table
 from fintune.compare.leaderboard import (
-    METRICS,
+    baseline_row,
     best_record,
     build_rows,
     cell,
-    majority_row,
     markdown,
     peak_mib,
     setting_of,
@@ -20,6 +19,7 @@ from fintune.compare.leaderboard import (
     write_tables,
 )
 from fintune.compare.plots import confusion_matrices, loss_curves, metric_bars, tradeoff
+from fintune.compare.scoring import Scoring
 from fintune.compare.sweep import Sweep
 from fintune.errors import FintuneError
 from fintune.report.html import img_tag, write_page
@@ -28,29 +28,38 @@ from fintune.report.html import img_tag, write_page
 def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     folder = sweep.folder
     failed = [r["run_info"]["name"] for r in records if r["run_info"]["status"] != "finished"]
-    rows = build_rows(records, sweep.select_metric, sweep.target_loss)
+    scoring = sweep.scoring
+    rows = build_rows(records, sweep.select_metric, scoring, sweep.target_loss)
     if not rows:
         raise FintuneError(f"sweep '{sweep.name}': no run finished ({len(failed)} failed); see {folder / 'results'}")
-    majority = majority_row(records)
-    write_tables(folder, rows, majority)
-    best = best_record(rows, sweep.select_metric)
+    majority = baseline_row(records, scoring)
+    write_tables(folder, rows, majority, scoring)
+    best = best_record(rows, sweep.select_metric, scoring)
     write_best(folder, best)
     first = {}
     for record in records:
         if record["run_info"]["status"] == "finished":
             first.setdefault(setting_of(record), record)
     out = folder / "plots"
+    main, second = scoring.metrics[2], scoring.metrics[3]  # f1_weighted and mcc; mape and directional accuracy
+    drawn = [r for r in rows if r.get(main) is not None]
+    first_metric = scoring.metrics[0]  # accuracy; mae
+    costed = [r for r in rows if r.get(first_metric) is not None]
+
+    def cost_of(cost: str) -> Path:
+        return out / f"{'acc' if first_metric == 'accuracy' else first_metric}_vs_{cost}.png"
+
     plots = [
-        metric_bars(rows, "f1_weighted", folder / "plots" / "f1_weighted.png"),
-        metric_bars(rows, "mcc", folder / "plots" / "mcc.png"),
-        loss_curves(first, rows[0].get("target_loss"), folder / "plots" / "loss_curves.png"),
-        confusion_matrices(first, folder / "plots" / "confusion_matrices.png"),
-        tradeoff(rows, "accuracy", "trainable_params", "trainable parameters", out / "acc_vs_params.png", log_x=True),
-        tradeoff(rows, "accuracy", "train_s", "training seconds", out / "acc_vs_time.png"),
+        metric_bars(drawn, main, out / f"{main}.png"),
+        metric_bars([r for r in rows if r.get(second) is not None], second, out / f"{second}.png"),
+        loss_curves(first, rows[0].get("target_loss"), out / "loss_curves.png"),
+        *([confusion_matrices(first, out / "confusion_matrices.png")] if scoring.plots_confusion else []),
+        tradeoff(costed, first_metric, "trainable_params", "trainable parameters", cost_of("params"), log_x=True),
+        tradeoff(costed, first_metric, "train_s", "training seconds", cost_of("time")),
     ]
     fingpt = fingpt_table(first, sweep.benchmark, folder, say) if sweep.benchmark else None
-    _html(folder, sweep, rows, majority, best, plots, failed, fingpt)
-    say(markdown(rows, majority))
+    _html(folder, sweep, scoring, rows, majority, best, plots, failed, fingpt)
+    say(markdown(rows, majority, scoring))
     if "verdict" in best:
         say(best["verdict"])
     if failed:
@@ -59,20 +68,21 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     return folder
 
 
-def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed, fingpt) -> None:
-    head = "".join(f"<th>{m}</th>" for m in METRICS)
+def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, plots, failed, fingpt) -> None:
+    metrics = scoring.metrics
+    head = "".join(f"<th>{m}</th>" for m in metrics)
     body = []
     for i, row in enumerate(rows):
         p = "-" if row.get("p_vs_best") is None else f"{row['p_vs_best']:.3g}"
-        cells = "".join(f"<td>{_cell(row, m)}</td>" for m in METRICS)
+        cells = "".join(f"<td>{_cell(row, m)}</td>" for m in metrics)
         body.append(
             f'<tr class="{"run" if i == 0 else ""}"><td>{html.escape(row["setting"])}</td><td>{row["seeds"]}</td>'
             f"<td>{row['validation']:.4f}</td>{cells}<td>{p}</td><td>{row['trainable_params'] or 0:,}</td>"
             f"<td>{row['train_s']:.0f}</td><td>{peak_mib(row)}</td><td>{row.get('steps_to_target') or '-'}</td></tr>"
         )
     if majority:
-        cells = "".join(f"<td>{majority[m]:.4f}</td>" for m in METRICS)
-        body.append(f"<tr><td>baseline: majority</td><td></td><td></td>{cells}{'<td></td>' * 5}</tr>")
+        cells = "".join(f"<td>{cell(majority, m)}</td>" for m in metrics)
+        body.append(f"<tr><td>{html.escape(majority['setting'])}</td><td></td><td></td>{cells}{'<td></td>' * 5}</tr>")
     table = (
         f"<table><tr><th>setting</th><th>seeds</th><th>validation {html.escape(sweep.select_metric)}</th>{head}"
         f"<th>p vs best</th><th>trainable</th><th>train s</th><th>peak MiB</th><th>steps to target loss</th></tr>"
@@ -82,7 +92,7 @@ def _html(folder: Path, sweep: Sweep, rows, majority, best, plots, failed, fingp
         f"<h1>{html.escape(sweep.name)}</h1>",
         f'<p class="note">{len(rows)} setting(s) from {html.escape(str(sweep.base))}; rows sorted by validation '
         f"{html.escape(sweep.select_metric)}. Test cells: mean ± std over seeds [first seed's bootstrap 95 % "
-        "interval]; p vs best: exact McNemar test on the same test examples.</p>",
+        f"interval]; p vs best: {html.escape(scoring.paired_test)} on the same test examples.</p>",
         table,
         f"<h2>Best</h2><pre>{html.escape(json.dumps(best, indent=2))}</pre>",
         *(

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from fintune.compare.scoring import FORECASTING, Scoring, scoring_for
 from fintune.config import RunConfig, apply_override, validate_config
 from fintune.errors import FintuneError
 
@@ -36,7 +37,8 @@ class Sweep:
     base: Path
     overrides: dict
     axes: dict[str, list]
-    select_metric: str = "f1_weighted"
+    select_metric: str = ""
+    """The validation metric that chooses the best (default: the task's, f1_weighted or forecasting's loss)."""
     target_loss: float | None = None
     """The training loss every method is timed to (default: the highest final loss among the runs)."""
     output_dir: Path = Path("runs")
@@ -47,6 +49,10 @@ class Sweep:
     @property
     def folder(self) -> Path:
         return self.output_dir / self.name
+
+    @property
+    def scoring(self) -> Scoring:
+        return scoring_for({cfg.task for _, cfg in self.runs})
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -72,7 +78,7 @@ def load_sweep(path: str | Path) -> Sweep:
         base=base,
         overrides=dict(raw.get("overrides") or {}),
         axes={str(k): list(v) for k, v in raw["axes"].items()},
-        select_metric=select.get("metric", "f1_weighted"),
+        select_metric=select.get("metric", ""),
         target_loss=raw.get("target_loss"),
         output_dir=Path(raw.get("output_dir", "runs")),
         benchmark=_benchmark_names(raw.get("benchmark"), path),
@@ -82,6 +88,10 @@ def load_sweep(path: str | Path) -> Sweep:
         raise FintuneError(f"sweep file '{path}': exclude must be a list of {{axis: value}} mappings")
     points = [p for p in grid(sweep.axes) if not any(all(p.get(k) == v for k, v in e.items()) for e in exclude)]
     sweep.runs = [(point, _run_config(sweep, point)) for point in points]
+    scoring = sweep.scoring
+    sweep.select_metric = sweep.select_metric or scoring.default_select
+    if scoring is FORECASTING and sweep.select_metric != "loss":
+        raise FintuneError(f"sweep file '{path}': forecasting runs are chosen by validation loss (select.metric: loss)")
     return sweep
 
 
@@ -125,10 +135,7 @@ def _run_config(sweep: Sweep, point: dict) -> RunConfig:
         apply_override(raw, f"{key}={json.dumps(value)}")
     raw["name"] = run_name(sweep.name, point)
     raw["output_dir"] = str(sweep.folder / "runs")
-    cfg = validate_config(raw, f"sweep '{sweep.name}', run {point}")
-    if cfg.data.source == "windows":
-        raise FintuneError("fintune compare does not run forecasting (data.source: windows) configs yet")
-    return cfg
+    return validate_config(raw, f"sweep '{sweep.name}', run {point}")
 
 
 def is_done(cfg: RunConfig) -> bool:
@@ -161,7 +168,7 @@ def can_resume(cfg: RunConfig) -> bool:
 
 def run_sweep(sweep: Sweep, say=print) -> list[dict]:
     """Run what is not done yet; returns every run's result record (also written to results/<run>.json)."""
-    from fintune.train.workflow import run as run_workflow
+    from fintune.recipes import run_recipe
 
     results_dir = sweep.folder / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +184,7 @@ def run_sweep(sweep: Sweep, say=print) -> list[dict]:
             t0 = time.perf_counter()
             try:
                 # overwrite: a finished run with another config (the sweep file changed) is replaced
-                run_workflow(cfg.model_copy(update={"overwrite": True}), resume=resume)
+                run_recipe(cfg.model_copy(update={"overwrite": True}), resume=resume)
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # noqa: BLE001 - a failed run is recorded; the sweep goes on

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from fintune.config import validate_config
 from fintune.errors import FintuneError
 from fintune.serve.settings import ServeSettings
 
@@ -65,7 +66,7 @@ def load_model(run_dir: Path, engine: str, threads: int | None = None, precision
     torch.set_num_threads(threads or default_threads(torch.get_num_threads()))
     check_finished_run(run_dir)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-    if (saved.get("data") or {}).get("source") == "windows":
+    if validate_config(saved, str(run_dir / "config.yaml")).task == "forecast":
         from fintune.forecaster import Forecaster
 
         if precision not in (None, "fp32"):

@@ -1,1 +1,1 @@
-"""Training: the run workflow, the loop, batching, checkpoints and the run directory."""
+"""Training: the loop, batching, checkpoints and the run directory."""

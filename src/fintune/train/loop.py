@@ -155,8 +155,8 @@ def train_loop(
 def train_summary(
     state: LoopState, trainable: int, total: int, precision: str, times: tuple[float, ...], **extra
 ) -> dict:
-    """The `train` block of metrics.json common to every workflow; `times` are perf_counter() readings at the
-    start, when training began, when it ended and when evaluation ended; `extra` adds the workflow's own keys."""
+    """The `train` block of metrics.json common to every recipe; `times` are perf_counter() readings at the
+    start, when training began, when it ended and when evaluation ended; `extra` adds the recipe's own keys."""
     last = [loss for _, _, loss in state.losses[-20:]]
     return {
         "runtime_s": round(state.elapsed_s, 2),

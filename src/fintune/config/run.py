@@ -1,0 +1,159 @@
+"""A run's whole configuration, loaded from YAML plus dotted overrides.
+
+Unknown keys are errors (a typo must not silently fall back to a default), and every error names the key it is
+about. The resolved config, every default filled in, is what a run saves as `config.yaml`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from fintune.config.section import Section
+from fintune.config.sections import (
+    FORECAST_BASELINES,
+    AdapterConfig,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    PromptConfig,
+    TrackingConfig,
+    TrainConfig,
+)
+from fintune.config.tasks import TASK_SOURCES, Task, infer_task, task_note
+from fintune.errors import FintuneError
+
+log = logging.getLogger("fintune")
+
+
+class RunConfig(Section):
+    """One run: the job, where it is written, and every section."""
+
+    task: Task = "classify"
+    """classify | trend | forecast | signal: which recipe runs (src/fintune/recipes/). A config without it gets the
+    task its data.source implies (config/tasks.py `infer_task`), with a note."""
+    name: str = Field("fpb-minilm-lora", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    """Run name: the run is written to <output_dir>/<name>/."""
+    output_dir: str = "runs"
+    """Folder the run folder goes into."""
+    overwrite: bool = False
+    """Replace a finished run of the same name (only once the new run has finished)."""
+    data: DataConfig = DataConfig()
+    """Which examples, and how they are split."""
+    model: ModelConfig = ModelConfig()
+    """The pretrained model."""
+    adapter: AdapterConfig = AdapterConfig()
+    """The fine-tuning method."""
+    train: TrainConfig = TrainConfig()
+    """The optimisation."""
+    prompt: PromptConfig = PromptConfig()
+    """How a causal LM is asked (classification tasks)."""
+    eval: EvalConfig = EvalConfig()
+    """Baselines, selection metric, LLM evaluation modes."""
+    tracking: TrackingConfig = TrackingConfig()
+    """TensorBoard / MLflow."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, raw: Any) -> Any:
+        """Fill what the task implies into the input before validation: the task itself for an old config, the
+        forecasting baselines when eval.baselines is not given (the classification default makes no sense there)."""
+        if not isinstance(raw, dict):
+            return raw
+        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        raw = {**raw, "task": raw.get("task") or infer_task(data.get("source", "fpb"))}
+        section = raw.get("eval") if isinstance(raw.get("eval"), dict) else {}
+        if raw["task"] == "forecast" and "baselines" not in section:
+            raw["eval"] = {**section, "baselines": list(FORECAST_BASELINES)}
+        return raw
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> RunConfig:
+        if infer_task(self.data.source) != self.task:
+            wanted = " or ".join(TASK_SOURCES.get(self.task, ("a labelled-text dataset",)))
+            raise ValueError(
+                f"task '{self.task}' reads data.source {wanted}; '{self.data.source}' is a "
+                f"'{infer_task(self.data.source)}' source"
+            )
+        if self.adapter.method == "freeze" and self.adapter.target_modules:
+            raise ValueError("adapter.target_modules does not apply to method 'freeze'")
+        if (self.eval.sentiment_run or self.eval.sentiment_window) and self.task != "trend":
+            raise ValueError("eval.sentiment_run needs task: trend (posts with prices)")
+        if (self.eval.threshold == "target_precision") != (self.eval.target_precision is not None):
+            raise ValueError("eval.threshold: target_precision and eval.target_precision go together")
+        forecasting = self.task == "forecast"
+        wrong = [b for b in self.eval.baselines if (b in FORECAST_BASELINES) != forecasting]
+        if wrong:
+            raise ValueError(f"eval.baselines {wrong} do not apply to task '{self.task}'")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML config, apply `key.sub=value` overrides, validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise FintuneError(f"config file '{path}' not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise FintuneError(f"config file '{path}' is not valid YAML: {_first_line(e)}") from None
+    if not isinstance(raw, dict):
+        raise FintuneError(f"config file '{path}' must be a mapping of keys to values")
+    for item in overrides or []:
+        apply_override(raw, item)
+    if "task" not in raw:
+        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        log.warning("%s: %s", path, task_note(data.get("source", "fpb")))
+    return validate_config(raw, source=str(path))
+
+
+def validate_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise FintuneError(f"{source}: {describe_validation_error(e)}") from None
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Set `a.b.c=value` in a nested dict; the value is parsed as YAML (so 2, true, [a, b] work)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise FintuneError(f"override '{item}' must look like key.sub=value")
+    parts = key.split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise FintuneError(f"override '{item}': '{part}' is not a section")
+        node = child
+    try:
+        node[parts[-1]] = yaml.safe_load(value) if value != "" else None
+    except yaml.YAMLError:
+        node[parts[-1]] = value
+
+
+def describe_validation_error(e: ValidationError) -> str:
+    """One line per problem, each naming the dotted key."""
+    lines = []
+    for err in e.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "config"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown config key '{key}'")
+        else:
+            lines.append(f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(lines)
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

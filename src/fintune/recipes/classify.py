@@ -1,0 +1,34 @@
+"""Sentiment (or any labelled texts) -> a label per text: FPB, FiQA-SA, TFNS, NWGI, SemEval, or a CSV/JSONL file.
+
+Encoders get a fresh classification head; causal LMs learn to write the label and are scored both by label
+likelihood and by generate-and-parse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from fintune.config import RunConfig
+from fintune.recipes import labelled
+from fintune.train.distributed import Distributed
+
+
+def run(
+    cfg: RunConfig,
+    resume: bool = False,
+    with_test: bool = True,
+    console: Console | None = None,
+    dist: Distributed | None = None,
+) -> Path:
+    """Train, evaluate beside the baselines, write runs/<name>/; returns the finished folder (on every rank)."""
+    job = labelled.prepare(cfg, resume, dist, console, removed=labelled.copies_removed)
+    state = labelled.fit(job)
+    if not job.run.is_main:  # rank 0 evaluates and writes; the others are done
+        return job.run.folder.final
+    done = labelled.evaluate(job, with_test)
+    final = labelled.write(job, done, state, with_test)
+    if with_test:
+        print(f"report: {final / 'report.html'}")
+    return final

@@ -1,0 +1,190 @@
+"""The labelled-text steps that classify, trend and signal share: labelled splits in, a label per text out.
+
+prepare() loads the splits and the model, fit() trains it choosing the epoch on validation, evaluate() scores
+validation and test beside the baselines on the very same split, write() saves the folder and prints the table.
+A recipe adds its own measurements (a backtest, a sentiment index, a decision threshold) between the last two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.console import Console
+
+from fintune.config import RunConfig
+from fintune.data import load_splits
+from fintune.data.dataset import LabeledSplits
+from fintune.data.prompts import PromptTemplate
+from fintune.errors import FintuneError
+from fintune.eval.baselines import run_baselines
+from fintune.eval.calibration import calibration_report, content_free_prior
+from fintune.eval.classify import evaluate_split, predictions_frame
+from fintune.eval.generate import generate_and_parse
+from fintune.eval.threshold import decide, ranking_scores
+from fintune.models.classifier import probability_fn
+from fintune.models.pooling import resolve_pooling
+from fintune.models.registry import resolve_model_path
+from fintune.recipes.pieces import Model, Run, finish_run, load_model, open_run, setup_run, summary_blocks, train
+from fintune.report.html import write_report
+from fintune.report.plots import confusion_matrix_plot, pr_curve_plot
+from fintune.report.table import SUBSET_NOTE, positive_class_line, print_results
+from fintune.train.batching import EncodedInstructions, EncodedTexts
+from fintune.train.distributed import Distributed
+from fintune.train.loop import LoopState
+
+
+@dataclass
+class LabelledRun:
+    run: Run
+    splits: LabeledSplits
+    model: Model
+    probs_of: Callable[[list[str]], np.ndarray]
+    """texts -> probabilities in `labels` order (label scoring for causal LMs)."""
+
+    @property
+    def labels(self) -> list[str]:
+        return self.splits.labels
+
+
+@dataclass
+class Evaluated:
+    """What evaluate() measured: the metrics.json blocks, and the test probabilities and predictions behind them."""
+
+    metrics: dict
+    test_probs: np.ndarray | None = None
+    predictions: pd.DataFrame | None = None
+
+
+def prepare(
+    cfg: RunConfig, resume: bool, dist: Distributed | None, console: Console | None, removed: Callable[[dict], str]
+) -> LabelledRun:
+    """Splits and model, checked before the folder opens. `removed(stats)` says what the split dropped."""
+    run = setup_run(cfg, resume, dist, console)
+    splits = load_splits(cfg.data)
+    if cfg.eval.threshold != "argmax" and len(splits.labels) != 2:
+        raise FintuneError(f"eval.threshold '{cfg.eval.threshold}' needs two labels; this data has {splits.labels}")
+    st = splits.stats
+    run.console.print(
+        f"data '{splits.name}': {st['n_train']} train / {st['n_validation']} validation / {st['n_test']} test; "
+        + removed(st)
+    )
+    model = load_model(run, splits.labels)
+    probs_of = probability_fn(model.kind, model.module, model.tokenizer, cfg, splits.labels)
+    open_run(run)
+    return LabelledRun(run, splits, model, probs_of)
+
+
+def copies_removed(st: dict) -> str:
+    """A random split's note: training texts dropped as copies of test texts."""
+    return f"removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"
+
+
+def purged_at_boundaries(st: dict) -> str:
+    """A time split's note: examples whose label window crosses a split boundary are dropped."""
+    return f"purged at the time boundaries: {st['purged_train'] + st['purged_validation']}"
+
+
+def fit(job: LabelledRun) -> LoopState:
+    """Train on the training split; the epoch is chosen by eval.select_metric on validation."""
+    cfg = job.run.cfg
+
+    def validate(_model) -> dict:
+        scores, _ = evaluate_split(job.probs_of, job.splits.validation, job.labels)
+        return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
+
+    data = _encoded_training_set(job.model, job.splits.train, job.labels, cfg)
+    return train(job.run, job.model, data, validate, (cfg.eval.select_metric, cfg.eval.select_metric != "loss"))
+
+
+def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
+    """Validation (and test) metrics of the chosen weights, binary ranking scores and threshold, zero-shot
+    calibration, generate-and-parse for causal LMs, and the baselines on the very same test split."""
+    cfg, splits, labels, model = job.run.cfg, job.splits, job.labels, job.model
+    metrics: dict = {}
+    metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
+    if not with_test:
+        return Evaluated(metrics)
+    metrics["test"], test_probs = evaluate_split(job.probs_of, splits.test, labels)
+    if len(labels) == 2:  # binary: threshold-free ranking scores, and the validation-chosen cut if asked
+        metrics["test"].update(ranking_scores((splits.test["label"] == labels[1]).to_numpy(), test_probs[:, 1]))
+        if cfg.eval.threshold != "argmax":
+            decided = decide(cfg, splits.validation, val_probs, splits.test, test_probs, labels)
+            metrics["test_argmax"], metrics["test"] = metrics["test"], decided["test"]
+            metrics["threshold"] = decided["threshold"]
+    if model.kind == "causal" and cfg.adapter.method == "none":  # zero-shot: label scoring with and without calibration
+        raw = probability_fn(model.kind, model.module, model.tokenizer, cfg, labels, calibration="none")
+        metrics["calibration"] = calibration_report(
+            cfg.eval.calibration, val_probs, list(splits.validation["label"]), labels, content_free_prior(raw)
+        )
+    if model.kind == "causal" and cfg.eval.generate:
+        metrics["test_generate"] = generate_and_parse(model.module, model.tokenizer, splits.test, labels, cfg)
+    metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
+    cut = metrics.get("threshold", {}).get("cut")
+    return Evaluated(metrics, test_probs, predictions_frame(splits.test, test_probs, labels, cut))
+
+
+def write(job: LabelledRun, done: Evaluated, state: LoopState, with_test: bool, more_plots=None) -> Path:
+    """Summary blocks, predictions, plots (confusion matrix, PR curve of a binary task, `more_plots(folder)`),
+    the report; then the folder is finished and the test table printed."""
+    cfg, splits, labels = job.run.cfg, job.splits, job.labels
+    metrics = done.metrics
+    pooling = resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path, cfg.model.gguf_file))
+    metrics.update(
+        summary_blocks(job.run, job.model, state, cfg.eval.select_metric, splits.fingerprints(), pooling=pooling)
+    )
+    metrics["data"] = {
+        "source": splits.name,
+        "labels": labels,
+        **splits.stats,
+        "train_label_counts": splits.train["label"].value_counts().to_dict(),
+        **({"subset": SUBSET_NOTE} if cfg.data.max_train_samples or cfg.data.max_eval_samples else {}),
+    }
+
+    def write_rest(folder: Path) -> None:
+        if not with_test:
+            return
+        done.predictions.to_csv(folder / "predictions.csv", index=False)
+        confusion_matrix_plot(
+            metrics["test"]["confusion_matrix"],
+            labels,
+            folder / "plots" / "confusion_matrix.png",
+            f"{cfg.name}: test confusion matrix",
+        )
+        if len(labels) == 2:
+            pr_curve_plot(
+                (splits.test["label"] == labels[1]).to_numpy(),
+                done.test_probs[:, 1],
+                metrics.get("threshold", {}).get("cut"),
+                folder / "plots" / "pr_curve.png",
+                f"{cfg.name}: test precision-recall of '{labels[1]}'",
+            )
+        if more_plots:
+            more_plots(folder)
+        write_report(folder, metrics, cfg.to_yaml(), job.run.label)
+
+    final = finish_run(job.run, job.model, metrics, state, write_rest)
+    if with_test:
+        subset = f"; {SUBSET_NOTE}" if "subset" in metrics["data"] else ""
+        print_results(metrics, job.run.label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']}){subset}")
+        if positive_class_line(metrics):
+            print(positive_class_line(metrics))
+    return final
+
+
+def _encoded_training_set(model: Model, frame: pd.DataFrame, labels: list[str], cfg: RunConfig):
+    if model.kind == "causal":
+        template = PromptTemplate.from_config(cfg.prompt, model.tokenizer)
+        prompts = [template.render(text, labels) for text in frame["text"]]
+        return EncodedInstructions(model.tokenizer, prompts, list(frame["label"]), cfg.data.max_length, template.chat)
+    label_index = {label: i for i, label in enumerate(labels)}
+    ids = [label_index[x] for x in frame["label"]]
+    data = EncodedTexts(model.tokenizer, list(frame["text"]), ids, cfg.data.max_length)
+    if cfg.train.class_weights:  # balanced: n / (k * count), so every class weighs as much in total
+        counts = torch.bincount(torch.tensor(ids), minlength=len(labels)).float()
+        data.class_weights = len(ids) / (len(labels) * counts.clamp(min=1))
+    return data
