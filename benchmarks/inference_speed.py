@@ -69,7 +69,7 @@ def _fixed_batches(predictor, by: str):
 def _bf16_predictor(run_dir: Path):
     """The Predictor with precision bf16, or None (said once) where this CPU has no native bf16."""
     from fintune.errors import FintuneError
-    from fintune.predict import Predictor
+    from fintune.inference.predictor import Predictor
 
     try:
         return Predictor.load(run_dir, precision="bf16")
@@ -90,9 +90,9 @@ def main() -> None:
 
     import torch
 
-    from fintune.models.onnx_export import export_onnx
-    from fintune.predict import Predictor
-    from fintune.serve.onnx_predictor import OnnxPredictor
+    from fintune.export.onnx import export_onnx
+    from fintune.inference.predictor import Predictor
+    from fintune.inference.onnx_engine import OnnxPredictor
 
     frame = pd.read_csv(args.run_dir / "predictions.csv", dtype=str, keep_default_na=False).iloc[: args.limit]
     texts, gold = frame["text"].tolist(), frame["label"].tolist()

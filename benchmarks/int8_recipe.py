@@ -5,10 +5,10 @@ Every table reports label agreement with the run's PyTorch model on the FPB *tra
 needs no labels, so the choice never sees the test split) and sentences/s on the first 600 test texts with one
 thread. Baseline: the fp32 ONNX graph (nothing quantised).
 1. No preparation: every weight MatMul quantised, all but the feed-forward down-projections, one kind at a time.
-2. Activation smoothing (`fintune.models.smoothing`) with the down-projections kept fp32: off, alpha 0.5 / 0.75
+2. Activation smoothing (`fintune.export.smoothing`) with the down-projections kept fp32: off, alpha 0.5 / 0.75
    (shipped) / 0.9.
 3. Smoothing at the shipped alpha, and the down-projections quantised with their k largest input channels split
-   off in fp32 (`fintune.models.outliers`): k = 0 (no split: the whole down-projections fp32), 1, 2, 4 (shipped),
+   off in fp32 (`fintune.export.outliers`): k = 0 (no split: the whole down-projections fp32), 1, 2, 4 (shipped),
    8, 16. It adds the mean KL divergence from the torch model's probabilities on train + validation (continuous,
    so less noisy than counting flipped labels) and, reported but never chosen on, test agreement.
 Needs `pip install 'fintune[fast]'` and FINTUNE_DATA_DIR (FPB).
@@ -39,11 +39,11 @@ def main() -> None:
 
     from fintune.config import DataConfig
     from fintune.data.registry import load_splits
-    from fintune.models.onnx_export import FP32_FILE, INT8_FILE, export_onnx
-    from fintune.models.outliers import OUTLIER_CHANNELS
-    from fintune.models.smoothing import ALPHA
-    from fintune.predict import Predictor
-    from fintune.serve.onnx_predictor import OnnxPredictor
+    from fintune.export.onnx import FP32_FILE, INT8_FILE, export_onnx
+    from fintune.export.outliers import OUTLIER_CHANNELS
+    from fintune.export.smoothing import ALPHA
+    from fintune.inference.predictor import Predictor
+    from fintune.inference.onnx_engine import OnnxPredictor
 
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(args.run_dir)
@@ -142,7 +142,7 @@ def _prepared_int8(predictor, export: Path, dst: Path, alpha: float | None, outl
     """The export's int8 graph over the run's model smoothed with `alpha` (None: no preparation at all) and
     `outlier_channels` split off per down-projection (0: the down-projections stay fp32), as the export does."""
     from fintune.data.registry import load_splits
-    from fintune.models.onnx_export import CALIBRATION_TEXTS, FP32_FILE, _int8_ready_copy, _quantize, _trace
+    from fintune.export.onnx import CALIBRATION_TEXTS, FP32_FILE, _int8_ready_copy, _quantize, _trace
 
     model, tokenizer = predictor.model, predictor.tokenizer
     source = export / FP32_FILE

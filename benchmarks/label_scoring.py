@@ -27,8 +27,9 @@ import torch
 from fintune.config import AdapterConfig, DataConfig, ModelConfig, PromptConfig
 from fintune.data import load_splits
 from fintune.data.prompts import PromptTemplate, encode_answer
-from fintune.eval.generate import ZERO_SHOT_NEW_TOKENS, generate_answers, parse_label
-from fintune.eval.scoring import label_log_likelihoods
+from fintune.eval.generate import parse_label
+from fintune.inference.generation import ZERO_SHOT_NEW_TOKENS, generate_answers
+from fintune.inference.label_scoring import label_log_likelihoods
 from fintune.models.causal import load_causal
 from fintune.models.registry import resolve_model_path
 

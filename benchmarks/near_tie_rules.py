@@ -2,7 +2,7 @@
 
 For a finished encoder run: export it (into a temporary folder), then on the held-out texts the export measures
 (validation split and training texts after the calibration ones) compute the distortion of int8 against the fp32
-graph (`fintune.models.near_ties`), and for each margin rule (99th, 99.5th, 99.9th percentile (shipped), largest
+graph (`fintune.inference.near_ties`), and for each margin rule (99th, 99.5th, 99.9th percentile (shipped), largest
 distortion) the share of held-out and of test texts re-scored and, reported but never chosen on, test agreement
 with the PyTorch model. A second table: int8 texts per pass (on held-out texts only) vs the 99.9th percentile and
 speed, to tell whether one batch's shared activation scale is what makes the tail. Needs `pip install
@@ -32,10 +32,10 @@ def main() -> None:
     import torch
 
     from fintune.data.registry import load_splits
-    from fintune.models.near_ties import QUANTILE, distortion, margins, near_tie_margin
-    from fintune.models.onnx_export import export_onnx, held_out_texts
-    from fintune.predict import Predictor
-    from fintune.serve.onnx_predictor import OnnxPredictor
+    from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
+    from fintune.export.onnx import export_onnx, held_out_texts
+    from fintune.inference.predictor import Predictor
+    from fintune.inference.onnx_engine import OnnxPredictor
 
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(args.run_dir)

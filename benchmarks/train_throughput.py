@@ -102,7 +102,7 @@ def _trainer(steps: int | None, epochs: int, extra: list[str]) -> dict:
     from fintune.config import load_config
     from fintune.data import load_splits
     from fintune.eval.classify import evaluate_split
-    from fintune.models.inference import predict_proba
+    from fintune.inference.encoder_probs import predict_proba
     from fintune.models.registry import default_targets, resolve_model_path
 
     cfg = load_config(QUICKSTART)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fintune.backtest import buy_and_hold, run_backtest
+from fintune.eval.backtest import buy_and_hold, run_backtest
 
 
 def test_positions_compound_only_while_held():

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from fintune.config import load_config
-from fintune.predict import Predictor
+from fintune.inference.predictor import Predictor
 from fintune.recipes import run_recipe as run
 from tests.conftest import TINY_CSV
 

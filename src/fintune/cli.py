@@ -164,7 +164,7 @@ def predict(
     precision: str = typer.Option("fp32", "--precision", help="fp32 (the run's numbers) or bf16 (native bf16 only)."),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
-    from fintune.predict import Predictor, check_finished_run
+    from fintune.inference.predictor import Predictor, check_finished_run
 
     if bool(input) != bool(output):
         raise FintuneError("--input and --output go together")
@@ -251,7 +251,7 @@ def forecast(
     _quiet_libraries()
     from rich.table import Table
 
-    from fintune.forecaster import Forecaster
+    from fintune.inference.forecaster import Forecaster
     from fintune.report.kline import kline_chart
     from fintune.report.table import wide_console
 
@@ -288,10 +288,10 @@ def export(
 ):
     """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers (--onnx: as
     fp32 and int8 ONNX graphs for onnxruntime)."""
-    from fintune.models.export import export_merged
+    from fintune.export.merged import export_merged
 
     if onnx:
-        from fintune.models.onnx_export import export_onnx, int8_summary
+        from fintune.export.onnx import export_onnx, int8_summary
 
         folder = export_onnx(run_dir, out)
         print(f"exported: {folder}")
@@ -322,7 +322,7 @@ def table(runs: list[Path] = typer.Argument(..., help="Finished classification r
     """Test results of several runs side by side (causal LMs both ways), with the first run's baselines."""
     import json
 
-    from fintune.predict import check_finished_run
+    from fintune.inference.predictor import check_finished_run
     from fintune.report.table import print_rows, side_by_side_rows
 
     loaded = []
@@ -358,7 +358,7 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
         windows = load_window_splits(DataConfig(source=name))
         print(f"windows of {', '.join(windows.bars)}, fields {windows.fields}: {windows.stats}")
         return
-    splits = load_splits(DataConfig(source=name))
+    splits = load_splits(DataConfig(source=name), teacher=Predictor.load)
     print(f"{name}: labels {splits.labels}")
     for split in ("train", "validation", "test"):
         frame = getattr(splits, split)
@@ -390,7 +390,7 @@ def data_export(
 
     if fmt not in ("alpaca", "sharegpt"):
         raise FintuneError(f"--format must be alpaca or sharegpt, not '{fmt}'")
-    for path in export_splits(load_splits(DataConfig(source=name)), out, fmt):
+    for path in export_splits(load_splits(DataConfig(source=name), teacher=Predictor.load), out, fmt):
         print(path)
 
 

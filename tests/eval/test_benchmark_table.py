@@ -74,7 +74,7 @@ def two_label_files(tmp_path):
 # One test on one finished run: training it is most of the cost.
 def test_eval_on_two_files_writes_the_benchmark_and_both_evals(finished_run, two_label_files, tmp_path):
     from fintune.eval.run_eval import evaluate_on
-    from fintune.predict import Predictor
+    from fintune.inference.predictor import Predictor
 
     a, b = two_label_files
     # in process: one loaded model, and each row scored once (unseen-only reuses the full pass)

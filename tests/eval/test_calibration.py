@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from fintune.eval.calibration import calibrate, calibration_report, uncalibrate
+from fintune.eval.calibration import calibration_report
+from fintune.inference.calibration import calibrate, uncalibrate
 
 LABELS = ["negative", "neutral", "positive"]
 

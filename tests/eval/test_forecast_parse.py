@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from fintune.eval.forecast import forecast_metrics, parse_forecast
+from fintune.eval.forecast import forecast_metrics
+from fintune.inference.forecast_parse import parse_forecast
 
 FIELDS = ["open", "high", "low", "close", "volume"]
 DAYS = [pd.Timestamp(d) for d in ("2019-01-02", "2019-01-03", "2019-01-04")]

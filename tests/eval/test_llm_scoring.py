@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from fintune.data.prompts import PromptTemplate, encode_answer, encode_prompt
-from fintune.eval.generate import generate_answers, generation_metrics, parse_label
-from fintune.eval.scoring import label_log_likelihoods, label_probabilities
+from fintune.eval.generate import generation_metrics, parse_label
+from fintune.inference.generation import generate_answers
+from fintune.inference.label_scoring import label_log_likelihoods, label_probabilities
 
 LABELS = ["negative", "neutral", "positive"]
 SENTENCES = [
@@ -105,7 +106,7 @@ def test_batched_log_likelihoods_equal_unbatched_loop(tiny_causal_lm):
 
 
 def test_full_sequence_fallback_equals_unbatched_loop(tiny_causal_lm):
-    from fintune.eval.scoring import _score_full_sequences, padding_id
+    from fintune.inference.label_scoring import _score_full_sequences, padding_id
 
     model, tokenizer = tiny_causal_lm
     prompt_ids = [encode_prompt(tokenizer, p) for p in _prompts()]
@@ -119,7 +120,7 @@ def test_full_sequence_fallback_equals_unbatched_loop(tiny_causal_lm):
 
 def test_long_prompts_are_shortened_as_in_training(tiny_causal_lm):
     from fintune.data.prompts import fit_to_length
-    from fintune.eval.scoring import _score_full_sequences, padding_id
+    from fintune.inference.label_scoring import _score_full_sequences, padding_id
 
     model, tokenizer = tiny_causal_lm
     long_prompt = PromptTemplate().render(" ".join(SENTENCES * 6), LABELS)

@@ -10,7 +10,7 @@ import pytest
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.loading import load_model_config
-from fintune.predict import Predictor
+from fintune.inference.predictor import Predictor
 from tests.conftest import CAUSAL_FAMILIES, tiny_causal_overrides
 
 ROOT = Path(__file__).resolve().parents[2]

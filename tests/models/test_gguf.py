@@ -22,7 +22,7 @@ import torch
 
 from fintune.config import AdapterConfig, ModelConfig
 from fintune.errors import FintuneError
-from fintune.eval.scoring import label_log_likelihoods
+from fintune.inference.label_scoring import label_log_likelihoods
 from fintune.models.causal import load_causal
 from fintune.models.registry import resolve_model_path
 from tests.conftest import ROOT, fintune, tiny_causal_overrides

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from fintune.predict import Predictor
+from fintune.inference.predictor import Predictor
 from tests.conftest import tiny_causal_overrides
 from tests.models.test_causal_runs import _run
 

@@ -67,7 +67,7 @@ def text_pool(n: int) -> list[str]:
 
 
 def test_real_server_matches_predictor_under_concurrency(tiny_run, tmp_path):
-    from fintune.predict import Predictor
+    from fintune.inference.predictor import Predictor
 
     pool = text_pool(400)
     rng = np.random.default_rng(0)

@@ -16,10 +16,10 @@ pytest.importorskip("onnx", reason="onnx is not installed (pip install 'fintune[
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'fintune[fast]')")
 
 from fintune.errors import FintuneError  # noqa: E402
-from fintune.models.onnx_export import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: E402
-from fintune.predict import Predictor  # noqa: E402
+from fintune.export.onnx import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: E402
+from fintune.inference.predictor import Predictor  # noqa: E402
 from fintune.serve.engines import load_predictor  # noqa: E402
-from fintune.serve.onnx_predictor import OnnxPredictor  # noqa: E402
+from fintune.inference.onnx_engine import OnnxPredictor  # noqa: E402
 from tests.conftest import TINY_CSV, fintune, one_line_error, tiny_run_overrides  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def test_load_predictor_picks_the_engine(onnx_dir, tiny_run, tmp_path):
 
 
 def test_predictor_does_not_import_onnxruntime():
-    code = "import sys, fintune.predict; print('onnxruntime' in sys.modules)"
+    code = "import sys, fintune.inference.predictor; print('onnxruntime' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert res.stdout.strip() == "False", res.stderr
 

@@ -10,7 +10,10 @@ from fintune.config import DataConfig
 from fintune.data import sentiment
 from fintune.data.dataset import LabeledSplits
 from fintune.data.files import load_file
+from fintune.data.signal import Teacher, load_signal_splits
 from fintune.data.splits import make_splits
+from fintune.data.stocknet import load_stocknet_splits
+from fintune.data.trend import load_trend_splits
 from fintune.errors import FintuneError
 
 
@@ -57,18 +60,13 @@ def looks_like_path(source: str) -> bool:
     return "/" in source or Path(source).suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".gz")
 
 
-def load_splits(cfg: DataConfig) -> LabeledSplits:
+def load_splits(cfg: DataConfig, teacher: Teacher | None = None) -> LabeledSplits:
+    """The labelled splits of `cfg.source`; `teacher` loads the run that labels `data.signal.label: teacher:<run>`."""
     if cfg.source == TREND:
-        from fintune.data.trend import load_trend_splits
-
         return load_trend_splits(cfg)
     if cfg.source == SIGNAL:
-        from fintune.data.signal import load_signal_splits
-
-        return load_signal_splits(cfg)
+        return load_signal_splits(cfg, teacher)
     if cfg.source == STOCKNET:
-        from fintune.data.stocknet import load_stocknet_splits
-
         return load_stocknet_splits(cfg)
     if cfg.source in SOURCES:
         src = SOURCES[cfg.source]
@@ -90,14 +88,14 @@ def load_splits(cfg: DataConfig) -> LabeledSplits:
     return LabeledSplits(cfg.source, list(labels), train, validation, test, files, stats)
 
 
-def load_eval_set(source: str, labels: list[str], cfg: DataConfig):
+def load_eval_set(source: str, labels: list[str], cfg: DataConfig, teacher: Teacher | None = None):
     """The test split of another source (or a whole file) for `fintune eval` of a finished run."""
     if looks_like_path(source) and source not in SOURCES:
         path = Path(source)
         frame, _ = load_file(path, cfg, labels)
         return frame, [path]
     other = cfg.model_copy(update={"source": source, "test_source": None, "max_train_samples": None})
-    splits = load_splits(other)
+    splits = load_splits(other, teacher)
     if splits.labels != labels and set(splits.test["label"]) - set(labels):
         raise FintuneError(f"dataset '{source}' has labels {splits.labels}, the run was trained on {labels}")
     return splits.test, splits.files

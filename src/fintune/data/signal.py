@@ -13,7 +13,9 @@ Three label definitions, each with its leakage rule:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,20 @@ from fintune.errors import FintuneError
 SIGNAL_LABELS = ["none", "signal"]
 
 
-def load_signal_splits(cfg: DataConfig) -> LabeledSplits:
+class LabelModel(Protocol):
+    """What a teacher must offer: its label names and texts -> probabilities in that order."""
+
+    labels: list[str]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray: ...
+
+
+Teacher = Callable[[Path], LabelModel]
+"""Loads a finished run as a labeller (inference's `Predictor.load`). Passed in by the caller because the data layer
+sits below inference and must not import it."""
+
+
+def load_signal_splits(cfg: DataConfig, teacher: Teacher | None = None) -> LabeledSplits:
     spec = cfg.signal or SignalConfig()
     news, files = load_articles(spec.news)
     kind, _, arg = spec.label.partition(":")
@@ -39,7 +54,7 @@ def load_signal_splits(cfg: DataConfig) -> LabeledSplits:
         embargo = pd.Timedelta(spec.horizon)
         files.append(path)
     else:
-        labelled, embargo = teacher_labels(news, Path(arg), spec.teacher_signal_labels), pd.Timedelta(0)
+        labelled, embargo = teacher_labels(news, Path(arg), spec.teacher_signal_labels, teacher), pd.Timedelta(0)
     day = lambda d: pd.Timestamp(d, tz="UTC")  # noqa: E731
     train, validation, test, stats = split_by_time(
         labelled,
@@ -119,10 +134,10 @@ def reaction_labels(news: pd.DataFrame, spec: SignalConfig) -> tuple[pd.DataFram
     return labelled.drop(columns="momentum_label"), path
 
 
-def teacher_labels(news: pd.DataFrame, run_dir: Path, signal_labels: list[str]) -> pd.DataFrame:
-    from fintune.predict import Predictor
-
-    teacher = Predictor.load(run_dir)
+def teacher_labels(news: pd.DataFrame, run_dir: Path, signal_labels: list[str], load: Teacher | None) -> pd.DataFrame:
+    if load is None:
+        raise FintuneError(f"data.signal.label teacher:{run_dir} needs a model to label the articles; none was given")
+    teacher = load(run_dir)
     unknown = [label for label in signal_labels if label not in teacher.labels]
     if unknown:
         raise FintuneError(

@@ -9,8 +9,8 @@ import torch
 from fintune.data.prompts import ChatFormat, encode_answer
 from fintune.data.window_prompts import assistant_message, user_message
 from fintune.data.windows import WindowSplits, future_bars, past_bars, window_news
-from fintune.eval.forecast import ParsedForecast, parse_forecast
-from fintune.eval.generate import generate_answers
+from fintune.inference.forecast_parse import ParsedForecast, parse_forecast
+from fintune.inference.generation import generate_answers
 from fintune.train.answer_loss import answer_loss as mean_answer_loss
 
 

@@ -14,7 +14,7 @@ from fintune.errors import FintuneError
 from fintune.eval.benchmark_table import benchmark_frame, to_markdown
 from fintune.eval.classify import evaluate_split
 from fintune.eval.metrics import classification_metrics
-from fintune.predict import Predictor
+from fintune.inference.predictor import Predictor
 
 
 def dataset_names(data: str | None) -> list[str | None]:
@@ -40,7 +40,7 @@ def evaluate_on(predictor: Predictor, run_dir: Path, data: str | None = None, sp
     also given without them, so a cross-dataset number cannot hide a leak.
     """
     _check_split(split)
-    own = load_splits(predictor.cfg.data)
+    own = load_splits(predictor.cfg.data, teacher=Predictor.load)
     key, frame = _eval_set(predictor, own, data, split)
     block = _score(predictor, own, frame)
     _record(Path(run_dir), key, block)
@@ -55,7 +55,7 @@ def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test"):
     _check_split(split)
     run_dir = Path(run_dir)
     predictor = Predictor.load(run_dir)
-    own = load_splits(predictor.cfg.data)
+    own = load_splits(predictor.cfg.data, teacher=Predictor.load)
     # Every dataset is loaded and its labels checked before the first (slow) prediction, so a
     # bad fourth name fails in seconds instead of after three evaluations.
     sets = [_eval_set(predictor, own, name, split) for name in datasets]
@@ -81,7 +81,7 @@ def _eval_set(predictor: Predictor, own: LabeledSplits, data: str | None, split:
     if data is None or data == cfg.data.source:
         frame, source = getattr(own, split), cfg.data.source
     else:
-        frame, _ = load_eval_set(data, labels, cfg.data)
+        frame, _ = load_eval_set(data, labels, cfg.data, teacher=Predictor.load)
         source = data
     unknown = sorted(set(frame["label"]) - set(labels))
     if unknown:

@@ -24,7 +24,7 @@ def check_sentiment_run(run_dir: Path) -> None:
     """Before any training: the run exists, is finished and tells positive from negative."""
     import json
 
-    from fintune.predict import check_finished_run
+    from fintune.inference.predictor import check_finished_run
 
     check_finished_run(run_dir)
     labels = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["labels"]
@@ -38,7 +38,7 @@ def score_posts(posts: pd.DataFrame, run_dir: Path, chunk: int = 1024) -> pd.Ser
     """s = p(positive) - p(negative) of each post, by the sentiment run in `run_dir`."""
     from rich.progress import Progress
 
-    from fintune.predict import Predictor
+    from fintune.inference.predictor import Predictor
 
     predictor = Predictor.load(run_dir)
     pos, neg = predictor.labels.index("positive"), predictor.labels.index("negative")

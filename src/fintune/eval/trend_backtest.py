@@ -57,7 +57,7 @@ def positions(votes: pd.Series, mode: str) -> np.ndarray:
 
 def backtest_block(periods: pd.DataFrame, cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
     """(metrics.json `backtest` block, equity curves by name) for both modes and buy-and-hold."""
-    from fintune.backtest import buy_and_hold, run_backtest
+    from fintune.eval.backtest import buy_and_hold, run_backtest
 
     returns = periods["period_return"].to_numpy(dtype=float)
     span_years = (periods["end"].iloc[-1] - periods["start"].iloc[0]) / pd.Timedelta("365.25D")
@@ -113,7 +113,7 @@ def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], h
 
 def portfolio_block(periods: dict[str, pd.DataFrame], cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
     """Equal weight across assets: each day's return is the mean of the assets' net period returns."""
-    from fintune.backtest import run_backtest
+    from fintune.eval.backtest import run_backtest
 
     cost = cost_bps / 1e4
     nets = []
@@ -157,11 +157,11 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
 
     import yaml
 
-    from fintune.backtest import equity_curve_plot
+    from fintune.eval.backtest import equity_curve_plot
     from fintune.config import validate_config
     from fintune.data import load_splits
     from fintune.errors import FintuneError
-    from fintune.predict import check_finished_run
+    from fintune.inference.predictor import check_finished_run
 
     run_dir = Path(run_dir)
     check_finished_run(run_dir)

@@ -7,7 +7,7 @@ import torch
 from fintune.config import AdapterConfig, ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.loading import load_model_config
-from fintune.train.precision import bf16_available
+from fintune.models.precision import bf16_available
 
 
 def quantization_config(adapter: AdapterConfig):

@@ -22,11 +22,13 @@ from fintune.data.dataset import LabeledSplits
 from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
-from fintune.eval.calibration import calibration_report, content_free_prior
+from fintune.eval.calibration import calibration_report
+from fintune.inference.calibration import content_free_prior
+from fintune.inference.predictor import Predictor
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.threshold import decide, ranking_scores
-from fintune.models.classifier import probability_fn
+from fintune.inference.probabilities import probability_fn
 from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path
 from fintune.recipes.pieces import Model, Run, finish_run, load_model, open_run, setup_run, summary_blocks, train
@@ -65,7 +67,7 @@ def prepare(
 ) -> LabelledRun:
     """Splits and model, checked before the folder opens. `removed(stats)` says what the split dropped."""
     run = setup_run(cfg, resume, dist, console)
-    splits = load_splits(cfg.data)
+    splits = load_splits(cfg.data, teacher=Predictor.load)
     if cfg.eval.threshold != "argmax" and len(splits.labels) != 2:
         raise FintuneError(f"eval.threshold '{cfg.eval.threshold}' needs two labels; this data has {splits.labels}")
     st = splits.stats

@@ -27,7 +27,7 @@ from fintune.report.plots import loss_plot
 from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.memory import reset_peak_rss
-from fintune.train.precision import resolve_precision
+from fintune.models.precision import resolve_precision
 from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
 

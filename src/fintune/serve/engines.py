@@ -20,11 +20,11 @@ def load_predictor(path: str | Path, engine: str = "torch", **options):
     if engine == "torch":
         if options:
             raise FintuneError(f"the torch engine takes no options (got {', '.join(options)})")
-        from fintune.predict import Predictor
+        from fintune.inference.predictor import Predictor
 
         return Predictor.load(path)
     if engine == "onnx":
-        from fintune.serve.onnx_predictor import OnnxPredictor
+        from fintune.inference.onnx_engine import OnnxPredictor
 
         return OnnxPredictor.load(path, **options)
     raise FintuneError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")

@@ -61,13 +61,13 @@ def load_model(run_dir: Path, engine: str, threads: int | None = None, precision
         return _onnx_predictor(run_dir, threads, precision), None
     import torch
 
-    from fintune.predict import Predictor, check_finished_run
+    from fintune.inference.predictor import Predictor, check_finished_run
 
     torch.set_num_threads(threads or default_threads(torch.get_num_threads()))
     check_finished_run(run_dir)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     if validate_config(saved, str(run_dir / "config.yaml")).task == "forecast":
-        from fintune.forecaster import Forecaster
+        from fintune.inference.forecaster import Forecaster
 
         if precision not in (None, "fp32"):
             raise FintuneError(f"'{run_dir}' is a forecasting run; it is served in fp32 only, not {precision}")

@@ -30,7 +30,7 @@ from fintune.train.checkpoint import (
 )
 from fintune.train.distributed import Distributed
 from fintune.train.memory import peak_rss_mb
-from fintune.train.precision import autocast
+from fintune.models.precision import autocast
 from fintune.train.tracking import Tracker
 
 

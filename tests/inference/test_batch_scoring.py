@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fintune.batch_scoring import score_csv
+from fintune.inference.batch_scoring import score_csv
 from fintune.errors import FintuneError
 
 

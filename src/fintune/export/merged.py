@@ -74,7 +74,7 @@ def _check_target(out: Path, partial: Path) -> None:
 
 def _load_run(run_dir: Path):
     """(Predictor, the run's adapter method); a QLoRA adapter is loaded over its unquantised base, to merge into."""
-    from fintune.predict import Predictor, check_finished_run
+    from fintune.inference.predictor import Predictor, check_finished_run
 
     check_finished_run(run_dir)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}

@@ -5,9 +5,9 @@ import copy
 import torch
 from transformers import BertModel
 
-from fintune.models.outliers import OutlierSplitLinear, feed_forward_pairs, split_outlier_channels
-from fintune.models.smoothing import record_input_peaks, smooth_for_int8, smoothing_targets
-from tests.models.tiny_bert import tiny_bert_and_batch
+from fintune.export.outliers import OutlierSplitLinear, feed_forward_pairs, split_outlier_channels
+from fintune.export.smoothing import record_input_peaks, smooth_for_int8, smoothing_targets
+from tests.export.tiny_bert import tiny_bert_and_batch
 
 
 def _tiny_bert_with_outlier_intermediate_channels() -> tuple[BertModel, dict]:

@@ -57,7 +57,7 @@ def feed_forward_pairs(model: nn.Module) -> list[tuple[str, str]]:
 def split_outlier_channels(model: nn.Module, peaks: dict[str, torch.Tensor], count: int = OUTLIER_CHANNELS) -> int:
     """Move the `count` input channels with the largest calibration peak of every down-projection named in `peaks`
     to the end and split it (OutlierSplitLinear), in place. `peaks`: largest |x| per input channel, keyed by the
-    down-projection's module name (models/smoothing.py's record_input_peaks). Returns how many were split."""
+    down-projection's module name (export/smoothing.py's record_input_peaks). Returns how many were split."""
     if count <= 0:
         return 0
     n = 0

@@ -5,8 +5,8 @@ import copy
 import torch
 from transformers import BertModel
 
-from fintune.models.smoothing import ScaledInput, record_input_peaks, smooth_for_int8, smoothing_targets
-from tests.models.tiny_bert import tiny_bert_and_batch
+from fintune.export.smoothing import ScaledInput, record_input_peaks, smooth_for_int8, smoothing_targets
+from tests.export.tiny_bert import tiny_bert_and_batch
 
 
 def _tiny_bert_with_an_outlier_channel() -> tuple[BertModel, dict]:

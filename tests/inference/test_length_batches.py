@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fintune.models.length_batches import length_batches
+from fintune.inference.length_batches import length_batches
 
 lengths_lists = st.lists(st.integers(min_value=1, max_value=128), max_size=300)
 

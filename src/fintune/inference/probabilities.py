@@ -23,8 +23,8 @@ def probability_fn(
     batch_size = batch_size or cfg.eval.batch_size
     if kind == "causal":
         from fintune.data.prompts import PromptTemplate
-        from fintune.eval.calibration import calibrate, content_free_prior
-        from fintune.eval.scoring import label_log_likelihoods, label_probabilities
+        from fintune.inference.calibration import calibrate, content_free_prior
+        from fintune.inference.label_scoring import label_log_likelihoods, label_probabilities
 
         template = PromptTemplate.from_config(cfg.prompt, tokenizer)
         calibration = calibration or cfg.eval.calibration
@@ -54,6 +54,6 @@ def probability_fn(
 
         return causal_probs
 
-    from fintune.models.inference import predict_proba
+    from fintune.inference.encoder_probs import predict_proba
 
     return lambda texts: predict_proba(model, tokenizer, list(texts), batch_size, cfg.data.max_length)

@@ -1,6 +1,6 @@
 """Predictions from an ONNX export (`fintune export --run RUN --out DIR --onnx`) with onnxruntime on the CPU.
 
-Same interface as `fintune.predict.Predictor` (labels, predict_proba, predict), without torch, peft or the run
+Same interface as `fintune.inference.predictor.Predictor` (labels, predict_proba, predict), without torch, peft or the run
 directory: only the exported folder is needed, which keeps a server small and fast to start.
 
     predictor = OnnxPredictor.load("exports/fpb-onnx")           # int8, near ties in fp32; precision="fp32": all
@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from fintune.errors import FintuneError
-from fintune.models.length_batches import length_batches
-from fintune.models.near_ties import near_ties
+from fintune.inference.length_batches import length_batches
+from fintune.inference.near_ties import near_ties
 
-ONNX_INFO = "onnx_export.json"  # the name models/onnx_export.py writes; repeated so this module never imports torch
+ONNX_INFO = "onnx_export.json"  # the name export/onnx.py writes; repeated so this module never imports torch
 
 
 def export_folder(path: Path) -> Path:
@@ -38,7 +38,7 @@ class OnnxPredictor:
     kind = "encoder"  # only encoder runs are exported to ONNX
 
     def __init__(self, folder: Path, info: dict, tokenizer, session, batch_size: int = 32, exact=None):
-        """`exact`: an fp32 session that re-scores the near ties of an int8 `session` (models/near_ties.py)."""
+        """`exact`: an fp32 session that re-scores the near ties of an int8 `session` (inference/near_ties.py)."""
         self.folder, self.info, self.tokenizer, self.session = folder, info, tokenizer, session
         self.labels: list[str] = list(info["labels"])
         self.max_length: int = int(info["max_length"])

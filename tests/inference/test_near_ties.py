@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fintune.models.near_ties import distortion, margins, near_tie_margin, near_ties
+from fintune.inference.near_ties import distortion, margins, near_tie_margin, near_ties
 
 
 def _probs(rng, rows: int, classes: int, scale: float) -> tuple[np.ndarray, np.ndarray]:

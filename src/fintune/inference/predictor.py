@@ -14,7 +14,7 @@ import yaml
 
 from fintune.config import validate_config
 from fintune.errors import FintuneError
-from fintune.models.classifier import probability_fn
+from fintune.inference.probabilities import probability_fn
 
 
 def check_finished_run(run_dir: Path) -> None:
@@ -33,7 +33,7 @@ def check_finished_run(run_dir: Path) -> None:
         raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
 
 
-# Most texts per forward pass when predicting (models/length_batches.py cuts batches by token count below it).
+# Most texts per forward pass when predicting (inference/length_batches.py cuts batches by token count below it).
 # Smaller than training's eval batch: on a CPU 16-32 short sentences keep the activations in cache where 128 do not
 # (benchmarks/RESULTS.md, "CPU inference").
 PREDICT_BATCH = 32
@@ -64,7 +64,7 @@ def _known_precision(precision: str) -> str:
 def _check_precision(precision: str, model) -> str:
     """A known precision that this model's device can run."""
     if _known_precision(precision) == "bf16":
-        from fintune.train.precision import bf16_available  # a hardware check; imports torch only
+        from fintune.models.precision import bf16_available  # a hardware check; imports torch only
 
         device = next(model.parameters()).device
         if not bf16_available(device):
@@ -130,7 +130,7 @@ class Predictor:
     def predict_file(
         self, src: Path, dst: Path, text_column: str = "text", chunk_rows: int = 2048, on_bad_row: str = "stop"
     ):
-        """Score a CSV in chunks; see `fintune.batch_scoring.score_csv` (returns its ScoreReport)."""
-        from fintune.batch_scoring import score_csv
+        """Score a CSV in chunks; see `fintune.inference.batch_scoring.score_csv` (returns its ScoreReport)."""
+        from fintune.inference.batch_scoring import score_csv
 
         return score_csv(self, src, dst, text_column, chunk_rows, on_bad_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fintune.models.length_batches import length_batches
+from fintune.inference.length_batches import length_batches
 
 
 @torch.inference_mode()

@@ -8,8 +8,8 @@ import torch
 
 from fintune.config import load_config
 from fintune.errors import FintuneError
-from fintune.models.export import EXPORT_INFO, export_merged
-from fintune.predict import Predictor
+from fintune.export.merged import EXPORT_INFO, export_merged
+from fintune.inference.predictor import Predictor
 from tests.conftest import fintune, tiny_causal_overrides
 
 ROOT = Path(__file__).resolve().parents[2]

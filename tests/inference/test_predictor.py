@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fintune.config import load_config
-from fintune.predict import Predictor
+from fintune.inference.predictor import Predictor
 from tests.conftest import TINY_CSV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def test_merged_adapter_predicts_what_the_trained_adapter_predicts(tiny_override
 
 
 def test_bf16_is_refused_without_native_bf16_and_keeps_the_labels_with_it(tiny_overrides, monkeypatch):
-    import fintune.train.precision as precision
+    import fintune.models.precision as precision
     from fintune.errors import FintuneError
     from fintune.recipes import run_recipe as run
 

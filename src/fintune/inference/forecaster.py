@@ -17,8 +17,8 @@ from fintune.data.prompts import PromptTemplate, encode_answer
 from fintune.data.window_prompts import format_rows, user_message
 from fintune.data.windows import FIELD_SETS, load_news, trading_days, window_news
 from fintune.errors import FintuneError
-from fintune.eval.forecast import ParsedForecast, parse_forecast
-from fintune.predict import check_finished_run
+from fintune.inference.forecast_parse import ParsedForecast, parse_forecast
+from fintune.inference.predictor import check_finished_run
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Forecaster:
     def forecast(self, ticker: str, past: int, future: int, last_day: str | None = None) -> Forecast:
         """Forecast the `future` trading days after `last_day` (default: the last day of the data) from the
         `past` days up to it. Beyond the data, future dates are business days (holidays are not known here)."""
-        from fintune.eval.generate import generate_answers
+        from fintune.inference.generation import generate_answers
 
         bars = self.bars(ticker)
         end = len(bars) if last_day is None else self._position(bars, ticker, last_day) + 1

@@ -6,13 +6,13 @@ them; unlike `export.py`, nothing has to be re-expressed for plain transformers.
 graph is run on a probe batch of another size and padding than the tracing example, and must give the torch model's
 probabilities: a trace that baked in a shape or skipped the mask would fail here instead of serving wrong answers.
 
-Layout of the folder (read by `fintune.serve.onnx_predictor.OnnxPredictor`):
+Layout of the folder (read by `fintune.inference.onnx_engine.OnnxPredictor`):
     model.onnx        fp32, inputs input_ids / attention_mask (/ token_type_ids) of shape (batch, sequence) -> logits
     model.int8.onnx   the same with the MatMul weights in int8 (onnxruntime dynamic quantisation, see _quantize),
                       quantised from a copy prepared on calibration texts (_int8_ready_copy): activation-smoothed
-                      (models/smoothing.py), the down-projections' outlier channels split off (models/outliers.py)
+                      (export/smoothing.py), the down-projections' outlier channels split off (export/outliers.py)
     tokenizer files, and onnx_export.json (labels, max_length, input names, provenance, and the near-tie margin
-                      within which int8 answers are re-scored in fp32, measured on held-out texts: models/near_ties.py)
+                      within which int8 answers are re-scored in fp32, measured on held-out texts: inference/near_ties.py)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from fintune.errors import FintuneError
-from fintune.models.export import _check_target, _load_run
+from fintune.export.merged import _check_target, _load_run
 
 ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
@@ -102,7 +102,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
 
 
 def _refuse_causal(run_dir: Path) -> None:
-    from fintune.predict import check_finished_run
+    from fintune.inference.predictor import check_finished_run
 
     check_finished_run(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
@@ -180,7 +180,7 @@ def _run_data(cfg):
     from fintune.data.registry import load_splits
 
     try:
-        return load_splits(cfg.data), ""
+        return load_splits(cfg.data, teacher=Predictor.load), ""
     except FintuneError as e:
         print(
             f"warning: int8 graph without calibration or near-tie re-scoring: the run's data is unreadable ({e})",
@@ -194,14 +194,14 @@ def _int8_ready_copy(
 ) -> tuple[object, dict]:
     """A copy of `model` prepared for int8 and what was done, calibrated in one pass over `texts` (the first
     training texts of the run's data): activation smoothing of the linears that read a LayerNorm
-    (models/smoothing.py) and the down-projections' outlier channels split off (models/outliers.py).
+    (export/smoothing.py) and the down-projections' outlier channels split off (export/outliers.py).
     `alpha` / `outlier_channels`: ALPHA / OUTLIER_CHANNELS unless given (benchmarks/int8_recipe.py compares
     several; 0 channels: no split)."""
     import copy
 
-    from fintune.models.inference import predict_proba
-    from fintune.models.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
-    from fintune.models.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
+    from fintune.inference.encoder_probs import predict_proba
+    from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
+    from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
 
     cfg = predictor.cfg
     alpha = ALPHA if alpha is None else alpha
@@ -224,10 +224,10 @@ def _int8_ready_copy(
 
 
 def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
-    """The int8 margin within which OnnxPredictor re-scores a text in fp32 (models/near_ties.py): a high quantile of
+    """The int8 margin within which OnnxPredictor re-scores a text in fp32 (inference/near_ties.py): a high quantile of
     the distortion of int8 against the fp32 graph on the run's `held_out_texts`."""
-    from fintune.models.near_ties import QUANTILE, distortion, margins, near_tie_margin
-    from fintune.serve.onnx_predictor import OnnxPredictor, open_session  # the predictor that will serve the graphs
+    from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
+    from fintune.inference.onnx_engine import OnnxPredictor, open_session  # the predictor that will serve the graphs
 
     if splits is None:
         return {"margin": None, "why_not": "the run's data is unreadable here"}
@@ -271,7 +271,7 @@ def _quantize(src: Path, dst: Path, config, outlier_channels: int = 0) -> list[s
     """Dynamic quantisation: int8 weights (one scale per output channel), activations quantised per batch at run
     time. Returns the MatMuls kept in fp32; the embedding lookups stay fp32 too (int8 saves memory there, not time).
 
-    With the down-projections split (`outlier_channels` > 0, models/outliers.py) only their small outlier MatMuls
+    With the down-projections split (`outlier_channels` > 0, export/outliers.py) only their small outlier MatMuls
     stay fp32. Without (no calibration data) the whole down-projections do: their input, the GELU output, has a few
     channels far larger than the rest, and one int8 scale for the whole activation then rounds the others away
     (label agreement with torch on FPB train + validation, `make demo` model: 99.34 % kept vs 99.17 % quantised).
