@@ -1,6 +1,6 @@
 # make demo  -> LoRA fine-tuning of the bundled MiniLM on Financial PhraseBank, evaluated and reported
 # make demo-llm -> the same with the bundled SmolLM2-135M-Instruct, zero-shot and LoRA, side by side
-# make test  -> the test suite (fast by default; `make test-slow` runs the slow ones too)
+# make test  -> the test suite (the default one; `make test-slow` runs the tests marked slow, `make lint` the linters)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -38,12 +38,14 @@ demo-llm: install
 test: install
 	FINTUNE_DATA_DIR=$(DATA_DIR) $(PY) -m pytest
 
+# the tests marked slow (more end-to-end variants per task, multi-process resume); `make test` leaves them out
 test-slow: install
-	FINTUNE_DATA_DIR=$(DATA_DIR) $(PY) -m pytest -m "slow or not slow"
+	FINTUNE_DATA_DIR=$(DATA_DIR) $(PY) -m pytest -m slow
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports  # the layers contract in pyproject.toml: imports only point down
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

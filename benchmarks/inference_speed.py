@@ -91,8 +91,8 @@ def main() -> None:
     import torch
 
     from fintune.export.onnx import export_onnx
-    from fintune.inference.predictor import Predictor
     from fintune.inference.onnx_engine import OnnxPredictor
+    from fintune.inference.predictor import Predictor
 
     frame = pd.read_csv(args.run_dir / "predictions.csv", dtype=str, keep_default_na=False).iloc[: args.limit]
     texts, gold = frame["text"].tolist(), frame["label"].tolist()

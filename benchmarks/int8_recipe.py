@@ -42,8 +42,8 @@ def main() -> None:
     from fintune.export.onnx import FP32_FILE, INT8_FILE, export_onnx
     from fintune.export.outliers import OUTLIER_CHANNELS
     from fintune.export.smoothing import ALPHA
-    from fintune.inference.predictor import Predictor
     from fintune.inference.onnx_engine import OnnxPredictor
+    from fintune.inference.predictor import Predictor
 
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(args.run_dir)

@@ -32,10 +32,10 @@ def main() -> None:
     import torch
 
     from fintune.data.registry import load_splits
-    from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
     from fintune.export.onnx import export_onnx, held_out_texts
-    from fintune.inference.predictor import Predictor
+    from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
     from fintune.inference.onnx_engine import OnnxPredictor
+    from fintune.inference.predictor import Predictor
 
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(args.run_dir)

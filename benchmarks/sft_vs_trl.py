@@ -183,8 +183,8 @@ def _trl(args, work: Path) -> dict:
 
     from fintune.config import load_config
     from fintune.data import load_splits
-    from fintune.models.registry import default_targets, resolve_model_path
     from fintune.models.precision import resolve_precision
+    from fintune.models.registry import default_targets, resolve_model_path
 
     cfg = load_config(CONFIG, _overrides(args))
     splits = load_splits(cfg.data)  # the very examples fintune trains on

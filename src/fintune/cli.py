@@ -144,7 +144,7 @@ def _benchmark(run_dir: Path, names: list[str], split: str) -> None:
     from fintune.eval.run_eval import benchmark_run
 
     results, table = benchmark_run(run_dir, names, split)
-    print_benchmark(table, f"{run_dir.name} on {len(results)} datasets ({split}), each above its majority baseline")
+    print_benchmark(table, f"{run_dir.name} on {len(results)} datasets ({split}), each beside its majority baseline")
     print(f"recorded under evals {[key for key, _ in results]} in {run_dir / 'metrics.json'}")
     print(f"table: {run_dir / 'benchmark.md'}, {run_dir / 'benchmark.csv'}")
 
@@ -351,6 +351,7 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
     """Split sizes and label counts of a dataset, as a run would see it."""
     from fintune.config import DataConfig
     from fintune.data import load_splits
+    from fintune.inference.predictor import Predictor  # a teacher run labels data.signal.label: teacher:<run>
 
     if name == "windows":  # forecasting: windows, not labels
         from fintune.data.windows import load_window_splits
@@ -387,6 +388,7 @@ def data_export(
     from fintune.config import DataConfig
     from fintune.data import load_splits
     from fintune.data.instruction_io import export_splits
+    from fintune.inference.predictor import Predictor
 
     if fmt not in ("alpaca", "sharegpt"):
         raise FintuneError(f"--format must be alpaca or sharegpt, not '{fmt}'")

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fintune.inference.batch_scoring import score_csv
 from fintune.errors import FintuneError
+from fintune.inference.batch_scoring import score_csv
 
 
 class LengthPredictor:

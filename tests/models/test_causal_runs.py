@@ -9,8 +9,8 @@ import pytest
 
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
-from fintune.models.loading import load_model_config
 from fintune.inference.predictor import Predictor
+from fintune.models.loading import load_model_config
 from tests.conftest import CAUSAL_FAMILIES, tiny_causal_overrides
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip ins
 
 from fintune.errors import FintuneError  # noqa: E402
 from fintune.export.onnx import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: E402
+from fintune.inference.onnx_engine import OnnxPredictor  # noqa: E402
 from fintune.inference.predictor import Predictor  # noqa: E402
 from fintune.serve.engines import load_predictor  # noqa: E402
-from fintune.inference.onnx_engine import OnnxPredictor  # noqa: E402
 from tests.conftest import TINY_CSV, fintune, one_line_error, tiny_run_overrides  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

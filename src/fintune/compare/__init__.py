@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fintune.compare.report import write_outputs
 from fintune.compare.sweep import Sweep, load_sweep, run_sweep
 
 
 def compare(sweep_file: str | Path, dry_run: bool = False, say=print) -> Path | None:
-    from fintune.compare.report import write_outputs
 
     sweep = load_sweep(sweep_file)
     if dry_run:

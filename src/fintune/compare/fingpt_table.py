@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from fintune.eval.benchmark_table import MAJORITY
+from fintune.eval.run_eval import benchmark_run
 
 COLUMNS = {"accuracy": "Acc", "f1_macro": "F1 macro", "f1_micro": "F1 micro", "f1_weighted": "F1 weighted"}
 
@@ -37,7 +38,6 @@ def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder:
 
 
 def _blocks(run_dir: Path, datasets: list[str], say) -> dict[str, dict]:
-    from fintune.eval.run_eval import benchmark_run
 
     def recorded() -> dict:
         return json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")).get("evals", {})

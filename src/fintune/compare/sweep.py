@@ -29,6 +29,9 @@ import yaml
 from fintune.compare.scoring import FORECASTING, Scoring, scoring_for
 from fintune.config import RunConfig, apply_override, validate_config
 from fintune.errors import FintuneError
+from fintune.recipes import run_recipe
+from fintune.train.checkpoint import has_checkpoint
+from fintune.train.rundir import RunDir
 
 
 @dataclass
@@ -153,8 +156,6 @@ def is_done(cfg: RunConfig) -> bool:
 def can_resume(cfg: RunConfig) -> bool:
     """An interrupted run of exactly this config left a checkpoint: continue it rather than start over
     (`--resume` ends where an uninterrupted run ends, so the sweep's results do not depend on the interruption)."""
-    from fintune.train.checkpoint import has_checkpoint
-    from fintune.train.rundir import RunDir
 
     folder = RunDir(cfg.model_copy(update={"overwrite": True}))
     if not has_checkpoint(folder.work / "checkpoint"):
@@ -168,7 +169,6 @@ def can_resume(cfg: RunConfig) -> bool:
 
 def run_sweep(sweep: Sweep, say=print) -> list[dict]:
     """Run what is not done yet; returns every run's result record (also written to results/<run>.json)."""
-    from fintune.recipes import run_recipe
 
     results_dir = sweep.folder / "results"
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from fintune.config import DataConfig
+from fintune.data import instruction_io
 from fintune.data.tables import check_texts, read_table, require_columns
 from fintune.errors import FintuneError
 
@@ -18,8 +19,6 @@ def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd
     text = input (or instruction) and label = output.
     """
     if path.suffix == ".json" and path.is_file():
-        from fintune.data import instruction_io
-
         fmt = instruction_io.detect_format(path)
         load = instruction_io.load_alpaca if fmt == "alpaca" else instruction_io.load_sharegpt
         frame = instruction_io.examples_to_frame(load(path), None, source=str(path))

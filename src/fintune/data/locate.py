@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
+
+from huggingface_hub import constants, hf_hub_download
 
 from fintune.errors import FintuneError
 
@@ -44,9 +49,6 @@ class HubFile:
         self.repo_id, self.filename, self.convert = repo_id, filename, convert
 
     def download_to(self, target: Path) -> None:
-        import logging
-
-        from huggingface_hub import hf_hub_download
 
         _check_reachable()
         logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry chatter is not for users
@@ -68,10 +70,6 @@ class HubUnreachable(OSError):
 
 def _check_reachable(timeout_s: float = 3.0) -> None:
     """Fail in seconds, not after the hub client's minute of retries, when there is no network."""
-    import socket
-    from urllib.parse import urlparse
-
-    from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise HubUnreachable("HF_HUB_OFFLINE is set")

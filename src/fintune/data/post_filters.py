@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from langdetect import DetectorFactory, LangDetectException, detect
 
 from fintune.config import TrendConfig
 from fintune.errors import FintuneError
@@ -47,7 +48,6 @@ def filter_posts(posts: pd.DataFrame, trend: TrendConfig) -> tuple[pd.DataFrame,
 
 def _in_language(texts: pd.Series, language: str) -> pd.Series:
     """True where a post reads as `language` (langdetect, seeded so runs repeat) or is too short to tell."""
-    from langdetect import DetectorFactory, LangDetectException, detect
 
     DetectorFactory.seed = 0  # langdetect samples n-grams at random; a fixed seed makes the filter repeatable
 

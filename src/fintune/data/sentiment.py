@@ -6,9 +6,11 @@ Mappings follow FinGPT's benchmark so numbers are comparable with its tables.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from fintune.data.locate import HubFile, locate
 from fintune.data.tables import read_table
@@ -23,7 +25,6 @@ def _frame(ids, texts, labels) -> pd.DataFrame:
 
 def _unzip_fpb(level: str):
     def convert(zip_path: Path, target: Path) -> None:
-        import zipfile
 
         with zipfile.ZipFile(zip_path) as z:
             raw = z.read(f"FinancialPhraseBank-v1.0/Sentences_{level.capitalize()}Agree.txt")
@@ -48,7 +49,6 @@ def load_fpb(name: str):
     (`train_test_split(test_size=0.25, random_state=42)`, 1,212 test sentences); the stricter levels
     are subsets of it, so evaluating an FPB-50 model on `fpb-allagree` never tests on training text.
     """
-    from sklearn.model_selection import train_test_split
 
     base_path = fpb_file("fpb")
     base = read_table(base_path)

@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 
 from fintune.config import DataConfig, SignalConfig
+from fintune.data.align import Band, label_posts
 from fintune.data.dataset import LabeledSplits
+from fintune.data.live_prices import price_path
 from fintune.data.locate import locate
+from fintune.data.prices import load_prices, price_file
 from fintune.data.tables import read_table, require_columns
 from fintune.data.time_splits import limit_samples, split_by_time
 from fintune.errors import FintuneError
@@ -121,9 +124,6 @@ def human_labels(news: pd.DataFrame, column: str, source: str) -> pd.DataFrame:
 
 def reaction_labels(news: pd.DataFrame, spec: SignalConfig) -> tuple[pd.DataFrame, Path]:
     """'signal' when the move after publication is beyond vol_multiple x recent volatility (up or down)."""
-    from fintune.data.align import Band, label_posts
-    from fintune.data.live_prices import price_path
-    from fintune.data.prices import load_prices, price_file
 
     path = price_path(spec.prices) if spec.prices else price_file(spec.asset, "1d")
     bars = load_prices(path)

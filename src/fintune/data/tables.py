@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -23,8 +24,6 @@ def read_table(path: Path) -> pd.DataFrame:
         raise FintuneError(f"data file '{path}' not found")
     raw = path.read_bytes()
     if suffix.endswith(".gz"):
-        import gzip
-
         raw = gzip.decompress(raw)
     try:
         text = raw.decode("utf-8-sig")

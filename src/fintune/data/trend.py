@@ -14,16 +14,17 @@ import datetime
 import pandas as pd
 
 from fintune.config import DataConfig, TrendConfig
+from fintune.data import posts as post_sources
 from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
 from fintune.data.dataset import LabeledSplits
+from fintune.data.live_prices import price_path
 from fintune.data.post_filters import filter_posts
+from fintune.data.prices import load_prices, price_file
 from fintune.data.time_splits import limit_samples, split_by_time
 from fintune.errors import FintuneError
 
 
 def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
-    from fintune.data.live_prices import price_path
-    from fintune.data.prices import load_prices, price_file
 
     trend = cfg.trend or TrendConfig()
     horizon = _timedelta(trend.horizon, "data.trend.horizon")
@@ -63,7 +64,6 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
 
 def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list, dict[str, int]]:
     """(posts of the configured assets that pass the filters, files read, posts dropped per filter)."""
-    from fintune.data import posts as post_sources
 
     if trend.posts == "reddit":
         posts = post_sources.load_reddit_posts(include_comments=trend.include_comments)

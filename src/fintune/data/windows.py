@@ -16,6 +16,9 @@ import pandas as pd
 
 from fintune.config import DataConfig, WindowsConfig
 from fintune.data.dataset import file_sha256
+from fintune.data.live_prices import price_path
+from fintune.data.posts import load_posts_file, load_stocknet_tweets
+from fintune.data.prices import load_prices, price_file
 from fintune.errors import FintuneError
 
 FIELD_SETS = {
@@ -107,8 +110,6 @@ class WindowSplits:
 
 
 def load_window_splits(cfg: DataConfig) -> WindowSplits:
-    from fintune.data.live_prices import price_path
-    from fintune.data.prices import load_prices, price_file
 
     spec = cfg.windows or WindowsConfig()
     bars, frames, files = {}, [], []
@@ -133,7 +134,6 @@ def load_window_splits(cfg: DataConfig) -> WindowSplits:
 
 def load_news(source: str, tickers: list[str]) -> pd.DataFrame:
     """Headlines routed to tickers: StockNet tweets or a posts file (timestamp, text, asset)."""
-    from fintune.data.posts import load_posts_file, load_stocknet_tweets
 
     news = load_stocknet_tweets(tickers=tickers) if source == "stocknet" else load_posts_file(source)
     files = news.attrs.get("files", [])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -48,10 +50,8 @@ def buy_and_hold(period_returns, cost_bps: float = 0.0, periods_per_year: float 
 
 def equity_curve_plot(curves: dict[str, pd.Series], path: Path, title: str) -> Path:
     """Equity of each strategy over time, starting at 1."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=110)

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import make_pipeline
 
 from fintune.errors import FintuneError
 from fintune.eval.metrics import classification_metrics, entry_days
@@ -23,10 +27,6 @@ def tfidf_lr(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, 
 
     A baseline with an untuned C would understate what bag-of-words can do and flatter the run.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.pipeline import make_pipeline
 
     def fit(c: float):
         model = make_pipeline(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from fintune.eval.metrics import classification_metrics
-from fintune.inference.calibration import calibrate, uncalibrate
+from fintune.inference.calibration import CONTENT_FREE, calibrate, uncalibrate
+
 
 def calibration_report(used: str, probs: np.ndarray, y_true: list[str], labels: list[str], prior: np.ndarray) -> dict:
     """The `calibration` block of a zero-shot run: the prior and the validation metrics with and without it."""

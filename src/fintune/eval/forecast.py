@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+
 def forecast_metrics(days: pd.DataFrame) -> dict:
     """Scores of a long frame with one row per (window, predicted day): `id, h, future, last_close,
     actual_close, pred_close` (pred_close NaN where the day was not parsed)."""

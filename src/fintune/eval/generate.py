@@ -7,6 +7,7 @@ FinGPT maps an answer to 'positive' if the word occurs in it, else 'negative' if
 
 from __future__ import annotations
 
+from fintune.data.prompts import PromptTemplate
 from fintune.eval.metrics import classification_metrics
 from fintune.inference.generation import answer_budget, generate_answers
 
@@ -70,7 +71,6 @@ def generation_metrics(y_true: list[str], answers: list[str], labels: list[str])
 
 def generate_and_parse(model, tokenizer, frame, labels: list[str], cfg) -> dict:
     """The `test_generate` block of a causal run: FinGPT's prompt, greedy answer, substring parse."""
-    from fintune.data.prompts import PromptTemplate
 
     template = PromptTemplate.from_config(cfg.prompt, tokenizer)
     prompts = [template.render(text, labels) for text in frame["text"]]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fintune.atomic import write_text
 from fintune.data.dataset import LabeledSplits
 from fintune.data.registry import load_eval_set, load_splits
 from fintune.data.splits import normalise
@@ -65,8 +66,8 @@ def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test"):
         _record(run_dir, key, block)  # each as it finishes: a crash later keeps the finished ones
         results.append((key, block))
     table = benchmark_frame(results, run_dir.name)
-    _write_atomic(run_dir / "benchmark.md", to_markdown(table))
-    _write_atomic(run_dir / "benchmark.csv", table.to_csv(index=False))
+    write_text(run_dir / "benchmark.md", to_markdown(table))
+    write_text(run_dir / "benchmark.csv", table.to_csv(index=False))
     return results, table
 
 
@@ -109,11 +110,4 @@ def _record(run_dir: Path, key: str, block: dict) -> None:
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     metrics.setdefault("evals", {})[key] = block
-    _write_atomic(path, json.dumps(metrics, indent=2))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write beside the target, then rename: a crash never leaves half a file under the real name."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(metrics, indent=2))

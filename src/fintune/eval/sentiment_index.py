@@ -11,20 +11,22 @@ signal at all, whatever the cut points.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich.progress import Progress
+from scipy.stats import spearmanr
 
 from fintune.errors import FintuneError
 from fintune.eval.metrics import classification_metrics, entry_days
+from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.report.plots import sentiment_index_plot
 
 
 def check_sentiment_run(run_dir: Path) -> None:
     """Before any training: the run exists, is finished and tells positive from negative."""
-    import json
-
-    from fintune.inference.predictor import check_finished_run
 
     check_finished_run(run_dir)
     labels = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["labels"]
@@ -36,9 +38,6 @@ def check_sentiment_run(run_dir: Path) -> None:
 
 def score_posts(posts: pd.DataFrame, run_dir: Path, chunk: int = 1024) -> pd.Series:
     """s = p(positive) - p(negative) of each post, by the sentiment run in `run_dir`."""
-    from rich.progress import Progress
-
-    from fintune.inference.predictor import Predictor
 
     predictor = Predictor.load(run_dir)
     pos, neg = predictor.labels.index("positive"), predictor.labels.index("negative")
@@ -103,7 +102,6 @@ def information_coefficient(index: pd.Series, forward_return: pd.Series, keys: p
     With `keys` (asset, entry_time), examples that enter together count once: they share both the index and
     the forward return, and counting each post would claim a significance the days do not have.
     """
-    from scipy.stats import spearmanr
 
     if keys is not None:
         first = ~keys.duplicated()
@@ -160,7 +158,6 @@ def _ns(times: pd.Series) -> np.ndarray:
 
 def sentiment_index_for_run(cfg, splits, out_dir: Path) -> dict:
     """The `sentiment_index` block of a trend run; writes sentiment_index.csv and plots/sentiment_index.png."""
-    from fintune.report.plots import sentiment_index_plot
 
     trend = cfg.data.trend
     window = pd.Timedelta(cfg.eval.sentiment_window or (trend.per_period if trend else None) or "1D")

@@ -8,6 +8,7 @@ and every metrics block can carry its interval.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import binom
 
 CI_METRICS = ("accuracy", "f1_macro", "f1_weighted", "mcc")
 
@@ -90,7 +91,6 @@ def _mcc(cms: np.ndarray, k: int) -> np.ndarray:
 def mcnemar_p(correct_a, correct_b) -> float:
     """Exact McNemar test on paired predictions of the same examples: two-sided p-value that A and B are
     equally often right, from the examples exactly one of them gets right (binomial, p = 1/2)."""
-    from scipy.stats import binom
 
     a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape:

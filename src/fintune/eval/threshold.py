@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from fintune.errors import FintuneError
 from fintune.eval.metrics import classification_metrics, entry_days
@@ -16,7 +17,6 @@ from fintune.eval.metrics import classification_metrics, entry_days
 
 def choose_threshold(is_positive: np.ndarray, p_positive: np.ndarray, rule: str, target_precision: float | None):
     """(cut, what it achieved on these examples): predict positive when p >= cut."""
-    from sklearn.metrics import precision_recall_curve
 
     if not is_positive.any():
         raise FintuneError("the validation split has no positive example; no decision threshold can be chosen")
@@ -35,7 +35,6 @@ def choose_threshold(is_positive: np.ndarray, p_positive: np.ndarray, rule: str,
 
 
 def ranking_scores(is_positive: np.ndarray, p_positive: np.ndarray) -> dict:
-    from sklearn.metrics import average_precision_score, roc_auc_score
 
     if is_positive.all() or not is_positive.any():
         return {"pr_auc": None, "roc_auc": None}

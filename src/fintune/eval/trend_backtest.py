@@ -8,12 +8,20 @@ from the open at s to the open at the next grid time.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from fintune.atomic import write_text
+from fintune.config import validate_config
+from fintune.data import load_splits
 from fintune.data.align import TREND_LABELS
+from fintune.errors import FintuneError
+from fintune.eval.backtest import buy_and_hold, equity_curve_plot, run_backtest
+from fintune.inference.predictor import check_finished_run
 
 MODES = ("long_flat", "long_short")
 
@@ -57,7 +65,6 @@ def positions(votes: pd.Series, mode: str) -> np.ndarray:
 
 def backtest_block(periods: pd.DataFrame, cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
     """(metrics.json `backtest` block, equity curves by name) for both modes and buy-and-hold."""
-    from fintune.eval.backtest import buy_and_hold, run_backtest
 
     returns = periods["period_return"].to_numpy(dtype=float)
     span_years = (periods["end"].iloc[-1] - periods["start"].iloc[0]) / pd.Timedelta("365.25D")
@@ -113,7 +120,6 @@ def trend_backtest(predictions: pd.DataFrame, prices: dict[str, pd.DataFrame], h
 
 def portfolio_block(periods: dict[str, pd.DataFrame], cost_bps: float) -> tuple[dict, dict[str, pd.Series]]:
     """Equal weight across assets: each day's return is the mean of the assets' net period returns."""
-    from fintune.eval.backtest import run_backtest
 
     cost = cost_bps / 1e4
     nets = []
@@ -153,15 +159,6 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
 
     Recorded under `backtests["<cost> bps"]` in metrics.json, with plots/equity_<cost>bps.png.
     """
-    import json
-
-    import yaml
-
-    from fintune.eval.backtest import equity_curve_plot
-    from fintune.config import validate_config
-    from fintune.data import load_splits
-    from fintune.errors import FintuneError
-    from fintune.inference.predictor import check_finished_run
 
     run_dir = Path(run_dir)
     check_finished_run(run_dir)
@@ -181,7 +178,5 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     metrics.setdefault("backtests", {})[f"{cost:g} bps"] = block
-    tmp = path.with_name("metrics.json.tmp")
-    tmp.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(metrics, indent=2))
     return block, plot

@@ -20,12 +20,18 @@ Two cases are not a plain copy of the run's model, and are handled so that nothi
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import yaml
+from peft import PeftModel
 
+from fintune.atomic import partial_folder, partial_name
+from fintune.config import validate_config
+from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
+from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.models.artifacts import load_trained
+from fintune.models.pooling import MeanPooler
 
 EXPORT_INFO = "fintune_export.json"
 
@@ -33,11 +39,9 @@ EXPORT_INFO = "fintune_export.json"
 def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write the run's merged weights (safetensors), tokenizer and fintune_export.json into `out_dir`."""
     run_dir, out = Path(run_dir), Path(out_dir)
-    partial = out.with_name(out.name + ".partial")
-    _check_target(out, partial)
+    _check_target(out, partial_name(out))
     predictor, method = _load_run(run_dir)
     model = predictor.model
-    from peft import PeftModel
 
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()
@@ -46,18 +50,11 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
         model.config.id2label = dict(enumerate(predictor.labels))
         model.config.label2id = {label: i for i, label in enumerate(predictor.labels)}
 
-    try:
-        partial.mkdir(parents=True)
+    with partial_folder(out) as partial:
         model.save_pretrained(partial, safe_serialization=True)
         predictor.tokenizer.save_pretrained(partial)
         info = _export_info(run_dir, predictor, method)
         (partial / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        if out.is_dir():
-            out.rmdir()  # _check_target allowed only an empty folder
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return out
 
 
@@ -74,15 +71,12 @@ def _check_target(out: Path, partial: Path) -> None:
 
 def _load_run(run_dir: Path):
     """(Predictor, the run's adapter method); a QLoRA adapter is loaded over its unquantised base, to merge into."""
-    from fintune.inference.predictor import Predictor, check_finished_run
 
     check_finished_run(run_dir)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     method = (saved.get("adapter") or {}).get("method", "lora")
     if method != "qlora":
         return Predictor.load(run_dir), method
-    from fintune.config import validate_config
-    from fintune.models.artifacts import load_trained
 
     saved["adapter"]["method"] = "lora"  # same adapter, full-precision base
     cfg = validate_config(saved, str(run_dir))
@@ -93,7 +87,6 @@ def _load_run(run_dir: Path):
 
 
 def _check_plain_pooling(model, run_dir: Path) -> None:
-    from fintune.models.pooling import MeanPooler
 
     base = getattr(model, model.base_model_prefix, None)
     if isinstance(getattr(base, "pooler", None), MeanPooler):
@@ -127,7 +120,6 @@ def _export_info(run_dir: Path, predictor, method: str) -> dict:
 
 def _prompt_info(cfg, tokenizer, labels: list[str]) -> dict:
     """Enough to rebuild the exact prompt the model was trained and evaluated on."""
-    from fintune.data.prompts import PromptTemplate
 
     template = PromptTemplate.from_config(cfg.prompt, tokenizer)
     instruction = cfg.prompt.instruction.format(choices="/".join(labels))

@@ -12,22 +12,35 @@ Layout of the folder (read by `fintune.inference.onnx_engine.OnnxPredictor`):
                       quantised from a copy prepared on calibration texts (_int8_ready_copy): activation-smoothed
                       (export/smoothing.py), the down-projections' outlier channels split off (export/outliers.py)
     tokenizer files, and onnx_export.json (labels, max_length, input names, provenance, and the near-tie margin
-                      within which int8 answers are re-scored in fp32, measured on held-out texts: inference/near_ties.py)
+                      within which int8 answers are re-scored in fp32, measured on held-out texts:
+                      inference/near_ties.py)
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-import shutil
 import sys
+import warnings
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import torch
+from peft import PeftModel
 
+from fintune.atomic import partial_folder, partial_name
+from fintune.data.registry import load_splits
 from fintune.errors import FintuneError
 from fintune.export.merged import _check_target, _load_run
+from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
+from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
+from fintune.inference.encoder_probs import predict_proba
+from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
+from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.provenance import git_commit, versions
 
 ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
@@ -57,13 +70,11 @@ def require_onnx() -> None:
 def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write model.onnx, model.int8.onnx, the tokenizer and onnx_export.json of an encoder run into `out_dir`."""
     run_dir, out = Path(run_dir), Path(out_dir)
-    partial = out.with_name(out.name + ".partial")
-    _check_target(out, partial)
+    _check_target(out, partial_name(out))
     require_onnx()
     _refuse_causal(run_dir)
     predictor, method = _load_run(run_dir)
     model = predictor.model
-    from peft import PeftModel
 
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()  # plain matmuls in the graph, and the weights int8 quantises
@@ -71,8 +82,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
     tokenizer = predictor.tokenizer
     max_length = predictor.cfg.data.max_length
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
-    try:
-        partial.mkdir(parents=True)
+    with partial_folder(out) as partial:
         _trace(model, tokenizer, names, max_length, partial / FP32_FILE)
         diff = _check_against_torch(model, tokenizer, names, max_length, partial / FP32_FILE)
         splits, why_not = _run_data(predictor.cfg)
@@ -92,17 +102,10 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
         info["quantization"] |= {"kept_fp32": kept, "preparation": preparation}
         info["quantization"]["near_ties"] = _measure_near_ties(partial, info, tokenizer, splits)
         (partial / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        if out.is_dir():
-            out.rmdir()  # _check_target allowed only an empty folder
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return out
 
 
 def _refuse_causal(run_dir: Path) -> None:
-    from fintune.inference.predictor import check_finished_run
 
     check_finished_run(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
@@ -121,9 +124,6 @@ def _encode(tokenizer, texts: list[str], names: list[str], max_length: int, kind
 def _trace(model, tokenizer, names: list[str], max_length: int, path: Path) -> None:
     """TorchScript-traced export (dynamo=False). torch 2.13's default dynamo exporter needs onnxscript, another
     dependency; tracing records exactly the ops the run's forward pass executes, mask hook included."""
-    import warnings
-
-    import torch
 
     class LogitsOnly(torch.nn.Module):
         """(input_ids, attention_mask[, token_type_ids]) -> logits, positional so the ONNX inputs get our names."""
@@ -159,7 +159,6 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def _check_against_torch(model, tokenizer, names: list[str], max_length: int, path: Path) -> float:
     """Largest probability difference of the fp32 graph vs the torch model on a batch unlike the tracing example."""
     import onnxruntime as ort
-    import torch
 
     batch = _encode(tokenizer, _PROBE, names, max_length, "np")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -177,7 +176,6 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
 
 def _run_data(cfg):
     """(the run's labelled splits, "") or, where they cannot be read here, (None, why) after a one-line warning."""
-    from fintune.data.registry import load_splits
 
     try:
         return load_splits(cfg.data, teacher=Predictor.load), ""
@@ -197,11 +195,6 @@ def _int8_ready_copy(
     (export/smoothing.py) and the down-projections' outlier channels split off (export/outliers.py).
     `alpha` / `outlier_channels`: ALPHA / OUTLIER_CHANNELS unless given (benchmarks/int8_recipe.py compares
     several; 0 channels: no split)."""
-    import copy
-
-    from fintune.inference.encoder_probs import predict_proba
-    from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
-    from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
 
     cfg = predictor.cfg
     alpha = ALPHA if alpha is None else alpha
@@ -226,8 +219,8 @@ def _int8_ready_copy(
 def _measure_near_ties(folder: Path, info: dict, tokenizer, splits) -> dict:
     """The int8 margin within which OnnxPredictor re-scores a text in fp32 (inference/near_ties.py): a high quantile of
     the distortion of int8 against the fp32 graph on the run's `held_out_texts`."""
-    from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
-    from fintune.inference.onnx_engine import OnnxPredictor, open_session  # the predictor that will serve the graphs
+    # the predictor that will serve the graphs; deferred with onnxruntime, an optional dependency (fintune[fast])
+    from fintune.inference.onnx_engine import OnnxPredictor, open_session
 
     if splits is None:
         return {"margin": None, "why_not": "the run's data is unreadable here"}
@@ -324,9 +317,6 @@ def _matmuls_with_weight(graph_model, shape: tuple) -> list[str]:
 
 
 def _info(run_dir: Path, predictor, method: str, names: list[str], max_length: int, diff: float) -> dict:
-    from importlib import metadata
-
-    from fintune.provenance import git_commit, versions
 
     cfg = predictor.cfg
     libs = versions() | {name: metadata.version(name) for name in ("onnx", "onnxruntime")}

@@ -19,6 +19,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from fintune.atomic import partial_file
 from fintune.errors import FintuneError
 
 BAD_ROW_MODES = ("stop", "skip")
@@ -46,23 +47,17 @@ def score_csv(
         raise FintuneError(f"--on-bad-row must be one of {BAD_ROW_MODES}, not '{on_bad_row}'")
     if not src.is_file():
         raise FintuneError(f"input file '{src}' not found")
-    tmp = dst.with_name(dst.name + ".part")
     report = ScoreReport()
-    try:
-        with _progress_bar(src, progress) as (bar, task):
-            malformed: list[int] = []
-            for chunk, bad_lines in _chunks(src, chunk_rows, on_bad_row):
-                report.skipped += bad_lines
-                malformed += [row for row, _ in bad_lines]
-                chunk.index = [_file_row(i, malformed) for i in chunk.index]
-                _score_chunk(predictor, chunk, text_column, src, on_bad_row, report, tmp)
-                bar.update(task, advance=len(chunk) + len(bad_lines))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if report.scored == 0 and not tmp.exists():  # every row skipped: still a valid (header-only) output
-        pd.DataFrame(columns=["pred_label"]).to_csv(tmp, index=False)
-    tmp.replace(dst)
+    with partial_file(dst) as tmp, _progress_bar(src, progress) as (bar, task):
+        malformed: list[int] = []
+        for chunk, bad_lines in _chunks(src, chunk_rows, on_bad_row):
+            report.skipped += bad_lines
+            malformed += [row for row, _ in bad_lines]
+            chunk.index = [_file_row(i, malformed) for i in chunk.index]
+            _score_chunk(predictor, chunk, text_column, src, on_bad_row, report, tmp)
+            bar.update(task, advance=len(chunk) + len(bad_lines))
+        if report.scored == 0 and not tmp.exists():  # every row skipped: still a valid (header-only) output
+            pd.DataFrame(columns=["pred_label"]).to_csv(tmp, index=False)
     if report.skipped:
         report.skipped_file = dst.with_name(dst.stem + ".skipped.csv")
         pd.DataFrame(report.skipped, columns=["row", "reason"]).to_csv(report.skipped_file, index=False)

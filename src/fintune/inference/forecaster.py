@@ -13,12 +13,16 @@ import pandas as pd
 import yaml
 
 from fintune.config import validate_config
+from fintune.data.live_prices import price_path
+from fintune.data.prices import load_prices, price_file
 from fintune.data.prompts import PromptTemplate, encode_answer
 from fintune.data.window_prompts import format_rows, user_message
 from fintune.data.windows import FIELD_SETS, load_news, trading_days, window_news
 from fintune.errors import FintuneError
 from fintune.inference.forecast_parse import ParsedForecast, parse_forecast
+from fintune.inference.generation import generate_answers
 from fintune.inference.predictor import check_finished_run
+from fintune.models.artifacts import load_trained
 
 
 @dataclass
@@ -40,7 +44,6 @@ class Forecaster:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Forecaster:
-        from fintune.models.artifacts import load_trained
 
         run_dir = Path(run_dir)
         check_finished_run(run_dir)
@@ -51,8 +54,6 @@ class Forecaster:
         return cls(run_dir, cfg, tokenizer, model)
 
     def bars(self, ticker: str) -> pd.DataFrame:
-        from fintune.data.live_prices import price_path
-        from fintune.data.prices import load_prices, price_file
 
         spec = self.cfg.data.windows
         path = price_path(spec.prices) if spec.prices and ticker in spec.tickers else price_file(ticker, "1d")
@@ -61,7 +62,6 @@ class Forecaster:
     def forecast(self, ticker: str, past: int, future: int, last_day: str | None = None) -> Forecast:
         """Forecast the `future` trading days after `last_day` (default: the last day of the data) from the
         `past` days up to it. Beyond the data, future dates are business days (holidays are not known here)."""
-        from fintune.inference.generation import generate_answers
 
         bars = self.bars(ticker)
         end = len(bars) if last_day is None else self._position(bars, ticker, last_day) + 1

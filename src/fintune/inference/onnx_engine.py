@@ -1,7 +1,7 @@
 """Predictions from an ONNX export (`fintune export --run RUN --out DIR --onnx`) with onnxruntime on the CPU.
 
-Same interface as `fintune.inference.predictor.Predictor` (labels, predict_proba, predict), without torch, peft or the run
-directory: only the exported folder is needed, which keeps a server small and fast to start.
+Same interface as `fintune.inference.predictor.Predictor` (labels, predict_proba, predict), without torch, peft or
+the run directory: only the exported folder is needed, which keeps a server small and fast to start.
 
     predictor = OnnxPredictor.load("exports/fpb-onnx")           # int8, near ties in fp32; precision="fp32": all
     predictor.predict(["Operating profit rose to EUR 13.1 mn"])

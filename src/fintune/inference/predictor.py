@@ -10,11 +10,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
+from peft import PeftModel
 
 from fintune.config import validate_config
 from fintune.errors import FintuneError
+from fintune.inference.batch_scoring import score_csv
 from fintune.inference.probabilities import probability_fn
+from fintune.models.artifacts import load_trained
+from fintune.models.precision import bf16_available
 
 
 def check_finished_run(run_dir: Path) -> None:
@@ -45,7 +50,6 @@ about 1.8x faster on an AVX512-BF16 CPU with 99.9 % of labels unchanged (benchma
 def merge_adapter(model):
     """The base model with the LoRA-family weights folded in: one matmul per layer instead of three at inference.
     Quantised (QLoRA) bases are left as they are: merging would de-quantise them."""
-    from peft import PeftModel
 
     if not isinstance(model, PeftModel):
         return model
@@ -64,8 +68,6 @@ def _known_precision(precision: str) -> str:
 def _check_precision(precision: str, model) -> str:
     """A known precision that this model's device can run."""
     if _known_precision(precision) == "bf16":
-        from fintune.models.precision import bf16_available  # a hardware check; imports torch only
-
         device = next(model.parameters()).device
         if not bf16_available(device):
             raise FintuneError(
@@ -95,7 +97,6 @@ class Predictor:
     def load(cls, run_dir: str | Path, merge: bool = True, batch_size: int = 0, precision: str = "fp32") -> Predictor:
         """`merge=False` keeps the adapter separate (as training evaluated it; probabilities differ by ~1e-6).
         `batch_size` 0: the smaller of the run's eval batch and PREDICT_BATCH. `precision`: one of PRECISIONS."""
-        from fintune.models.artifacts import load_trained
 
         _known_precision(precision)  # before the weights load; the device check needs them
         run_dir = Path(run_dir)
@@ -113,7 +114,6 @@ class Predictor:
         """Probabilities of shape (len(texts), len(labels)), in `self.labels` order."""
         if self.precision == "fp32":
             return self._probs(list(texts))
-        import torch
 
         device = next(self.model.parameters()).device
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16):  # weights stay fp32
@@ -131,6 +131,5 @@ class Predictor:
         self, src: Path, dst: Path, text_column: str = "text", chunk_rows: int = 2048, on_bad_row: str = "stop"
     ):
         """Score a CSV in chunks; see `fintune.inference.batch_scoring.score_csv` (returns its ScoreReport)."""
-        from fintune.inference.batch_scoring import score_csv
 
         return score_csv(self, src, dst, text_column, chunk_rows, on_bad_row)

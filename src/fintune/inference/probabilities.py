@@ -11,6 +11,10 @@ from collections.abc import Callable
 import numpy as np
 
 from fintune.config import RunConfig
+from fintune.data.prompts import PromptTemplate
+from fintune.inference.calibration import calibrate, content_free_prior
+from fintune.inference.encoder_probs import predict_proba
+from fintune.inference.label_scoring import label_log_likelihoods, label_probabilities
 
 
 def probability_fn(
@@ -22,10 +26,6 @@ def probability_fn(
     """
     batch_size = batch_size or cfg.eval.batch_size
     if kind == "causal":
-        from fintune.data.prompts import PromptTemplate
-        from fintune.inference.calibration import calibrate, content_free_prior
-        from fintune.inference.label_scoring import label_log_likelihoods, label_probabilities
-
         template = PromptTemplate.from_config(cfg.prompt, tokenizer)
         calibration = calibration or cfg.eval.calibration
         prior: list[np.ndarray] = []  # computed on first use, from the model itself
@@ -53,7 +53,5 @@ def probability_fn(
             return calibrate(raw_probs(texts), prior[0])
 
         return causal_probs
-
-    from fintune.inference.encoder_probs import predict_proba
 
     return lambda texts: predict_proba(model, tokenizer, list(texts), batch_size, cfg.data.max_length)

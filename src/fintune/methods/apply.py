@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import torch
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
 from fintune.config import ADAPTER_METHODS, AdapterConfig
 from fintune.errors import FintuneError
 from fintune.models.registry import default_targets, layer_index, num_layers
@@ -16,7 +19,6 @@ HEAD_NAMES = ("classifier", "pooler", "score")
 
 def lora_config(cfg: AdapterConfig, model_type: str, task_type: str = "SEQ_CLS", head: list[str] | None = None):
     """A peft.LoraConfig for the LoRA family; the variants differ in one or two flags only."""
-    from peft import LoraConfig
 
     extra = {}
     if cfg.method == "rslora":
@@ -48,8 +50,6 @@ def head_modules(model) -> list[str]:
 
 def check_method_supported(cfg: AdapterConfig, causal: bool = False) -> None:
     if cfg.method == "qlora":
-        import torch
-
         if not causal:
             raise FintuneError("adapter.method 'qlora' applies to causal LMs; use lora for an encoder classifier")
         if not torch.cuda.is_available():
@@ -72,8 +72,6 @@ def apply_method(model, cfg: AdapterConfig, causal: bool = False):
             p.requires_grad = False
         return model
     if cfg.method in ADAPTER_METHODS:
-        from peft import get_peft_model, prepare_model_for_kbit_training
-
         if cfg.method == "qlora":
             model = prepare_model_for_kbit_training(model)
         task_type, head = ("CAUSAL_LM", None) if causal else ("SEQ_CLS", head_modules(model))

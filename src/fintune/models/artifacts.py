@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
 from fintune.config import RunConfig
+from fintune.models.causal import load_causal
+from fintune.models.encoder import load_classifier
 from fintune.models.pooling import resolve_pooling, use_mean_pooling
 from fintune.models.registry import resolve_model_path
 
 
 def save_trained(model, tokenizer, run_dir: Path) -> Path:
     """Adapters go to `adapter/` (small), fully or partly fine-tuned weights to `model/`."""
-    from peft import PeftModel
 
     folder = run_dir / ("adapter" if isinstance(model, PeftModel) else "model")
     model.save_pretrained(folder, safe_serialization=True)
@@ -24,13 +29,8 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str], kind: str = "
     run_dir = Path(run_dir)
     if kind == "causal":
         return _load_causal_run(run_dir, cfg)
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from fintune.models.encoder import load_classifier
 
     if (run_dir / "model").is_dir():
-        from transformers.utils import logging as hf_logging
-
         folder = run_dir / "model"
         hf_logging.set_verbosity_error()  # a mean-pooled model has no pooler weights to load
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -39,8 +39,6 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str], kind: str = "
         if resolve_pooling(cfg.model.pooling, resolve_model_path(cfg.model.path, cfg.model.gguf_file)) == "mean":
             use_mean_pooling(model)
     else:
-        from peft import PeftModel
-
         folder = run_dir / "adapter"
         _, base = load_classifier(cfg.model, labels)
         model = PeftModel.from_pretrained(base, folder)
@@ -49,9 +47,6 @@ def load_trained(run_dir: Path, cfg: RunConfig, labels: list[str], kind: str = "
 
 
 def _load_causal_run(run_dir: Path, cfg: RunConfig):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from fintune.models.causal import load_causal
 
     if (run_dir / "model").is_dir():
         folder = run_dir / "model"
@@ -64,7 +59,5 @@ def _load_causal_run(run_dir: Path, cfg: RunConfig):
         return tokenizer, model.eval()
     tokenizer, model = load_causal(cfg.model, cfg.adapter)
     if (run_dir / "adapter").is_dir():  # absent for zero-shot runs, which are their base model
-        from peft import PeftModel
-
         model = PeftModel.from_pretrained(model, run_dir / "adapter")
     return tokenizer, model.eval()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
 from fintune.config import AdapterConfig, ModelConfig
 from fintune.errors import FintuneError
@@ -19,7 +20,6 @@ def quantization_config(adapter: AdapterConfig):
         import bitsandbytes  # noqa: F401
     except ImportError:
         raise FintuneError("adapter.method 'qlora' needs bitsandbytes: pip install 'fintune[qlora]'") from None
-    from transformers import BitsAndBytesConfig
 
     if adapter.qlora_bits == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
@@ -34,7 +34,6 @@ def quantization_config(adapter: AdapterConfig):
 
 def load_causal(cfg: ModelConfig, adapter: AdapterConfig):
     """(tokenizer, model) of a causal LM from a hub id or local directory; weights from safetensors only."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path, config = load_model_config(cfg)
     device = "cuda" if torch.cuda.is_available() else "cpu"

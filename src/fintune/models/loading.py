@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from transformers import AutoConfig
+
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
 from fintune.models.registry import CAUSAL_FAMILIES, resolve_model_path
@@ -13,7 +15,6 @@ CAUSAL_ARCHITECTURE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGen
 
 def load_model_config(cfg: ModelConfig):
     """(resolved path, transformers config); remote code only runs when the user allowed it."""
-    from transformers import AutoConfig
 
     path = resolve_model_path(cfg.path, cfg.gguf_file)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from dataclasses import dataclass
@@ -53,8 +54,6 @@ def resolve_model_path(path: str, gguf_file: str | None = None) -> str:
     """A loadable folder or hub id: bundled aliases become their package's model folder, GGUF checkpoints their
     converted safetensors folder (converted on first use); hub ids and directories pass through."""
     if path in BUNDLED:
-        import importlib
-
         return str(Path(importlib.import_module(BUNDLED[path]).MODEL_DIR))
     if is_gguf(path, gguf_file):
         return str(converted_folder(path, gguf_file))

@@ -23,11 +23,11 @@ from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
 from fintune.eval.calibration import calibration_report
-from fintune.inference.calibration import content_free_prior
-from fintune.inference.predictor import Predictor
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.threshold import decide, ranking_scores
+from fintune.inference.calibration import content_free_prior
+from fintune.inference.predictor import Predictor
 from fintune.inference.probabilities import probability_fn
 from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path

@@ -22,12 +22,12 @@ from fintune.models.artifacts import save_trained
 from fintune.models.causal import load_causal
 from fintune.models.encoder import load_classifier
 from fintune.models.loading import load_model_config, model_kind
+from fintune.models.precision import resolve_precision
 from fintune.provenance import meta_block
 from fintune.report.plots import loss_plot
 from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.memory import reset_peak_rss
-from fintune.models.precision import resolve_precision
 from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from fintune.eval.backtest import equity_curve_plot
 from fintune.config import RunConfig
+from fintune.eval.backtest import equity_curve_plot
 from fintune.eval.sentiment_index import check_sentiment_run, sentiment_index_for_run
 from fintune.eval.trend_backtest import trend_backtest
 from fintune.recipes import labelled

@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and CI
+import mplfinance as mpf
 import pandas as pd  # noqa: E402
 
 PAST_UP, PAST_DOWN = "#2ca02c", "#d62728"
@@ -29,7 +30,6 @@ def kline_chart(
 ) -> Path:
     """`past` / `predicted` / `actual` are indexed by date with OHLC columns (a close-only forecast is drawn
     as flat candles at its close)."""
-    import mplfinance as mpf
 
     dates = pd.DatetimeIndex([*past.index, *future_dates]).tz_localize(None)
     frame = pd.DataFrame(index=dates, columns=OHLC, dtype=float)

@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd
+from sklearn.metrics import precision_recall_curve
 
 
 def confusion_matrix_plot(cm: list[list[int]], labels: list[str], path: Path, title: str) -> Path:
@@ -74,7 +76,6 @@ def loss_plot(losses: list, evals: list[dict], path: Path, title: str) -> Path:
 
 def sentiment_index_plot(daily, prices: dict, boundaries: dict, path: Path, title: str) -> Path:
     """Per asset: the daily sentiment index (bars) over the close price (line), split boundaries dashed."""
-    import pandas as pd
 
     assets = list(daily["asset"].unique())[:6]  # more panels than that stop being readable
     fig, axes = plt.subplots(len(assets), 1, figsize=(9, 2.8 * len(assets)), squeeze=False, sharex=True)
@@ -104,7 +105,6 @@ def sentiment_index_plot(daily, prices: dict, boundaries: dict, path: Path, titl
 
 def pr_curve_plot(is_positive, p_positive, cut: float | None, path: Path, title: str) -> Path:
     """Precision against recall over every cut; the chance line is the positive share, the dot the chosen cut."""
-    from sklearn.metrics import precision_recall_curve
 
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     if is_positive.any():

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fintune.errors import FintuneError
+from fintune.inference.onnx_engine import OnnxPredictor
+from fintune.inference.predictor import Predictor
 
 ENGINES = ("torch", "onnx")
 
@@ -20,11 +22,8 @@ def load_predictor(path: str | Path, engine: str = "torch", **options):
     if engine == "torch":
         if options:
             raise FintuneError(f"the torch engine takes no options (got {', '.join(options)})")
-        from fintune.inference.predictor import Predictor
 
         return Predictor.load(path)
     if engine == "onnx":
-        from fintune.inference.onnx_engine import OnnxPredictor
-
         return OnnxPredictor.load(path, **options)
     raise FintuneError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")

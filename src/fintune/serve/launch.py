@@ -14,10 +14,14 @@ import os
 import socket
 from pathlib import Path
 
+import torch
 import yaml
 
 from fintune.config import validate_config
 from fintune.errors import FintuneError
+from fintune.inference.forecaster import Forecaster
+from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.serve.app import create_app
 from fintune.serve.settings import ServeSettings
 
 log = logging.getLogger("fintune.serve")
@@ -59,16 +63,11 @@ def load_model(run_dir: Path, engine: str, threads: int | None = None, precision
         raise FintuneError(f"--engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     if engine == "onnx":
         return _onnx_predictor(run_dir, threads, precision), None
-    import torch
-
-    from fintune.inference.predictor import Predictor, check_finished_run
 
     torch.set_num_threads(threads or default_threads(torch.get_num_threads()))
     check_finished_run(run_dir)
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     if validate_config(saved, str(run_dir / "config.yaml")).task == "forecast":
-        from fintune.inference.forecaster import Forecaster
-
         if precision not in (None, "fp32"):
             raise FintuneError(f"'{run_dir}' is a forecasting run; it is served in fp32 only, not {precision}")
         return None, Forecaster.load(run_dir)
@@ -106,8 +105,6 @@ def _onnx_predictor(path: Path, threads: int | None, precision: str | None):
 def serve(run_dir: Path, host: str, port: int, settings: ServeSettings) -> None:
     require_server_packages()
     import uvicorn
-
-    from fintune.serve.app import create_app
 
     run_dir = Path(run_dir)
     sock = bind(host, port)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from fintune.errors import FintuneError
 
 ENGINE_PRECISIONS = {"torch": ("fp32", "bf16"), "onnx": ("int8", "fp32")}
-"""Per engine, the precisions it serves; the first is its default (the same as fintune.inference.predictor.PRECISIONS for torch,
-the graphs of an ONNX export for onnx)."""
+"""Per engine, the precisions it serves; the first is its default (the same as
+fintune.inference.predictor.PRECISIONS for torch, the graphs of an ONNX export for onnx)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
+
 
 class _EncodedIds:
     """Token ids of every example, computed once so tokenisation stays off the training hot path."""
@@ -79,7 +81,6 @@ class EncodedInstructions(_EncodedIds):
     IGNORE = -100  # the label id that transformers' causal-LM loss skips
 
     def __init__(self, tokenizer, prompts: list[str], answers: list[str], max_length: int, chat=None):
-        from fintune.data.prompts import encode_answer, encode_prompt, fit_to_length
 
         self.input_ids: list[list[int]] = []
         self.n_prompt: list[int] = []

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.run import parse_args, run
+from torch.nn.parallel import DistributedDataParallel
 
 from fintune.errors import FintuneError
 
@@ -59,7 +62,6 @@ class Distributed:
         """
         if not self.enabled:
             return model
-        from torch.nn.parallel import DistributedDataParallel
 
         device = next(model.parameters()).device
         return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -143,8 +145,6 @@ def launch(args: list[str], nproc: int) -> None:
     """Run `fintune ARGS` in `nproc` processes on this machine: `torchrun --standalone --nproc-per-node N -m
     fintune ARGS`, through torchrun's own code in this process so that a worker's FintuneError can end the
     command as usual (one line, exit 2) instead of as torchrun's traceback."""
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
 
     if "WORLD_SIZE" in os.environ:
         raise FintuneError("--nproc: this process was already started by torchrun; drop --nproc")

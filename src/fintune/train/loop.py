@@ -16,8 +16,10 @@ from pathlib import Path
 import torch
 from rich.console import Console
 from safetensors.torch import load_file, save_file
+from transformers import get_linear_schedule_with_warmup
 
 from fintune.config import TrainConfig
+from fintune.models.precision import autocast
 from fintune.progress import progress_bar
 from fintune.train.answer_loss import answer_loss
 from fintune.train.batching import EncodedTexts, epoch_batches
@@ -30,7 +32,6 @@ from fintune.train.checkpoint import (
 )
 from fintune.train.distributed import Distributed
 from fintune.train.memory import peak_rss_mb
-from fintune.models.precision import autocast
 from fintune.train.tracking import Tracker
 
 
@@ -75,7 +76,6 @@ def train_loop(
     `dist` says which rank this is: each optimizer step still consumes one global batch of `cfg.batch_size`,
     split across ranks, and only rank 0 writes or evaluates (the others receive its scores).
     """
-    from transformers import get_linear_schedule_with_warmup
 
     console = console or Console(stderr=True)
     tracker = tracker or Tracker()  # no backends: every call returns at once

@@ -9,6 +9,7 @@ same process is still resident, so a reset peak is never below it (README, "Comp
 from __future__ import annotations
 
 import re
+import resource
 from pathlib import Path
 
 _STATUS, _CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
@@ -30,6 +31,5 @@ def peak_rss_mb() -> float:
         found = None
     if found:
         return round(int(found.group(1)) / 1024, 1)
-    import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
