@@ -8,17 +8,33 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY_CSV, fintune, one_line_error
+from tests.conftest import TINY_CSV, fintune, one_line_error, tiny_run_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = str(ROOT / "configs/quickstart.yaml")
 
 
-@pytest.fixture
-def finished_run(tiny_overrides, tmp_path):
-    res = fintune("run", QUICKSTART, *tiny_overrides)
+@pytest.fixture(scope="module")
+def finished_run(tiny_model_dir, tmp_path_factory):
+    """One tiny run for the module's tests (they read it, or add `evals` to its metrics.json)."""
+    runs = tmp_path_factory.mktemp("cli") / "runs"
+    res = fintune("run", QUICKSTART, *tiny_run_overrides(tiny_model_dir, runs))
     assert res.returncode == 0, res.stderr
-    return tmp_path / "runs" / "tiny"
+    return runs / "tiny"
+
+
+def test_eval_and_backtest_stop_when_the_data_changed_unless_allowed(tiny_overrides, tmp_path):
+    data = tmp_path / "sentences.csv"
+    data.write_bytes(TINY_CSV.read_bytes())
+    assert fintune("run", QUICKSTART, *tiny_overrides, f"data.source={data}").returncode == 0
+    run = tmp_path / "runs" / "tiny"
+    assert fintune("eval", "--run", run).returncode == 0  # unchanged: evaluates
+    data.write_text(data.read_text().replace("profit", "loss", 1))  # one word of one row
+    one_line_error(fintune("eval", "--run", run), str(data), "changed since run 'tiny'", "--allow-changed-data")
+    res = fintune("eval", "--run", run, "--allow-changed-data")
+    assert res.returncode == 0, res.stderr
+    block = json.loads((run / "metrics.json").read_text())["evals"][f"{data}/test"]
+    assert block["data_changed"] == {"files": [str(data)], "allowed_by": "--allow-changed-data"}
 
 
 def test_run_writes_the_contract_files(finished_run):
@@ -121,8 +137,9 @@ def test_missing_config_and_not_a_run(tmp_path):
     one_line_error(fintune("predict", "--run", tmp_path / "half"), "give texts")
 
 
-def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_overrides):
-    one_line_error(fintune("run", QUICKSTART, *tiny_overrides), "already exists", "overwrite=true")
+def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_model_dir):
+    again = tiny_run_overrides(tiny_model_dir, finished_run.parent)
+    one_line_error(fintune("run", QUICKSTART, *again), "already exists", "overwrite=true")
     assert (finished_run / "metrics.json").exists()
 
 

@@ -118,6 +118,9 @@ def eval_(
         None, "--data", help="Registered dataset or CSV/JSONL path; a comma list (fpb,fiqa-sa) -> benchmark.md."
     ),
     split: str = typer.Option("test", "--split", help="test or validation (of a registered dataset)."),
+    allow_changed_data: bool = typer.Option(
+        False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."
+    ),
 ):
     """Evaluate a finished run on its own test split or on other datasets."""
     from fintune.eval.run_eval import dataset_names, evaluate_run
@@ -125,9 +128,9 @@ def eval_(
 
     names = dataset_names(data)
     if len(names) > 1:  # one model load for all of them, and a table across datasets
-        _benchmark(run_dir, names, split)
+        _benchmark(run_dir, names, split, allow_changed_data)
         return
-    key, block = evaluate_run(run_dir, names[0], split)
+    key, block = evaluate_run(run_dir, names[0], split, allow_changed_data)
     title = f"{run_dir.name} on {key} (n={block['n']}, {block['overlap_with_train']} seen in training)"
     print_results({"test": block, "baselines": block["baselines"]}, run_dir.name, title)
     if "unseen_only" in block:
@@ -139,11 +142,11 @@ def eval_(
     print(f"recorded under evals['{key}'] in {run_dir / 'metrics.json'}")
 
 
-def _benchmark(run_dir: Path, names: list[str], split: str) -> None:
+def _benchmark(run_dir: Path, names: list[str], split: str, allow_changed_data: bool) -> None:
     from fintune.eval.benchmark_table import print_benchmark
     from fintune.eval.run_eval import benchmark_run
 
-    results, table = benchmark_run(run_dir, names, split)
+    results, table = benchmark_run(run_dir, names, split, allow_changed_data)
     print_benchmark(table, f"{run_dir.name} on {len(results)} datasets ({split}), each beside its majority baseline")
     print(f"recorded under evals {[key for key, _ in results]} in {run_dir / 'metrics.json'}")
     print(f"table: {run_dir / 'benchmark.md'}, {run_dir / 'benchmark.csv'}")
@@ -285,6 +288,9 @@ def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
     onnx: bool = typer.Option(False, "--onnx", help="Write ONNX (fp32 + int8) for onnxruntime; encoder runs only."),
+    allow_changed_data: bool = typer.Option(
+        False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."
+    ),
 ):
     """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers (--onnx: as
     fp32 and int8 ONNX graphs for onnxruntime)."""
@@ -293,7 +299,7 @@ def export(
     if onnx:
         from fintune.export.onnx import export_onnx, int8_summary
 
-        folder = export_onnx(run_dir, out)
+        folder = export_onnx(run_dir, out, allow_changed_data)
         print(f"exported: {folder}")
         if summary := int8_summary(folder):
             print(summary, file=sys.stderr)
@@ -306,12 +312,15 @@ def export(
 def backtest(
     run_dir: Path = typer.Option(..., "--run", help="A finished trend run (data.source: trend)."),
     cost_bps: float | None = typer.Option(None, "--cost-bps", help="Cost per unit of turnover (default: the run's)."),
+    allow_changed_data: bool = typer.Option(
+        False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."
+    ),
 ):
     """Trade a trend run's test predictions (long/flat, long/short) against buy-and-hold."""
     from fintune.eval.trend_backtest import backtest_run
     from fintune.report.table import print_backtest
 
-    block, plot = backtest_run(run_dir, cost_bps)
+    block, plot = backtest_run(run_dir, cost_bps, allow_changed_data)
     print_backtest(block, f"{run_dir.name}: backtest over the test period")
     print(f"equity curves: {plot}")
 

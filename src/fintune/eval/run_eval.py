@@ -14,6 +14,7 @@ from fintune.data.splits import normalise
 from fintune.errors import FintuneError
 from fintune.eval.benchmark_table import benchmark_frame, to_markdown
 from fintune.eval.classify import evaluate_split
+from fintune.eval.data_check import check_data
 from fintune.eval.metrics import classification_metrics
 from fintune.inference.predictor import Predictor
 
@@ -28,13 +29,21 @@ def dataset_names(data: str | None) -> list[str | None]:
     return list(dict.fromkeys(names))
 
 
-def evaluate_run(run_dir: Path, data: str | None = None, split: str = "test") -> tuple[str, dict]:
+def evaluate_run(
+    run_dir: Path, data: str | None = None, split: str = "test", allow_changed_data: bool = False
+) -> tuple[str, dict]:
     """Load the run's model and evaluate it on one dataset (see `evaluate_on`)."""
     _check_split(split)
-    return evaluate_on(Predictor.load(run_dir), run_dir, data, split)
+    return evaluate_on(Predictor.load(run_dir), run_dir, data, split, allow_changed_data)
 
 
-def evaluate_on(predictor: Predictor, run_dir: Path, data: str | None = None, split: str = "test"):
+def evaluate_on(
+    predictor: Predictor,
+    run_dir: Path,
+    data: str | None = None,
+    split: str = "test",
+    allow_changed_data: bool = False,
+):
     """Evaluate and record the block under `evals` in the run's metrics.json; returns (key, block).
 
     Texts that the run trained on are counted (`overlap_with_train`), and the metrics are
@@ -42,13 +51,14 @@ def evaluate_on(predictor: Predictor, run_dir: Path, data: str | None = None, sp
     """
     _check_split(split)
     own = load_splits(predictor.cfg.data, teacher=Predictor.load)
+    changed = check_data(run_dir, own.fingerprints(), allow_changed_data)
     key, frame = _eval_set(predictor, own, data, split)
-    block = _score(predictor, own, frame)
+    block = {**_score(predictor, own, frame), **changed}
     _record(Path(run_dir), key, block)
     return key, block
 
 
-def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test"):
+def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test", allow_changed_data: bool = False):
     """One model on several datasets: each recorded under `evals`, then benchmark.md/.csv in the run.
 
     Returns ([(key, block), ...], table).
@@ -57,12 +67,13 @@ def benchmark_run(run_dir: Path, datasets: list[str], split: str = "test"):
     run_dir = Path(run_dir)
     predictor = Predictor.load(run_dir)
     own = load_splits(predictor.cfg.data, teacher=Predictor.load)
+    changed = check_data(run_dir, own.fingerprints(), allow_changed_data)
     # Every dataset is loaded and its labels checked before the first (slow) prediction, so a
     # bad fourth name fails in seconds instead of after three evaluations.
     sets = [_eval_set(predictor, own, name, split) for name in datasets]
     results = []
     for key, frame in sets:
-        block = _score(predictor, own, frame)
+        block = {**_score(predictor, own, frame), **changed}
         _record(run_dir, key, block)  # each as it finishes: a crash later keeps the finished ones
         results.append((key, block))
     table = benchmark_frame(results, run_dir.name)

@@ -21,6 +21,7 @@ from fintune.data import load_splits
 from fintune.data.align import TREND_LABELS
 from fintune.errors import FintuneError
 from fintune.eval.backtest import buy_and_hold, equity_curve_plot, run_backtest
+from fintune.eval.data_check import check_data
 from fintune.inference.predictor import check_finished_run
 
 MODES = ("long_flat", "long_short")
@@ -154,7 +155,7 @@ def portfolio_block(periods: dict[str, pd.DataFrame], cost_bps: float) -> tuple[
     return block, curves
 
 
-def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
+def backtest_run(run_dir, cost_bps: float | None = None, allow_changed_data: bool = False) -> tuple[dict, Path]:
     """`fintune backtest`: trade a finished trend run's test predictions again, e.g. at another cost.
 
     Recorded under `backtests["<cost> bps"]` in metrics.json, with plots/equity_<cost>bps.png.
@@ -164,6 +165,7 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
     check_finished_run(run_dir)
     cfg = validate_config(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), str(run_dir))
     splits = load_splits(cfg.data)  # the same prices and horizon the run was labelled with
+    changed = check_data(run_dir, splits.fingerprints(), allow_changed_data)
     if not splits.prices:
         raise FintuneError(
             f"'{run_dir}' did not label text by prices (data.source '{cfg.data.source}'); nothing to trade"
@@ -177,6 +179,7 @@ def backtest_run(run_dir, cost_bps: float | None = None) -> tuple[dict, Path]:
     )
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
+    block.update(changed)
     metrics.setdefault("backtests", {})[f"{cost:g} bps"] = block
     write_text(path, json.dumps(metrics, indent=2))
     return block, plot

@@ -34,6 +34,7 @@ from peft import PeftModel
 from fintune.atomic import partial_folder, partial_name
 from fintune.data.registry import load_splits
 from fintune.errors import FintuneError
+from fintune.eval.data_check import check_data
 from fintune.export.merged import _check_target, _load_run
 from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
 from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
@@ -44,6 +45,8 @@ from fintune.provenance import git_commit, versions
 
 ONNX_INFO = "onnx_export.json"
 FP32_FILE, INT8_FILE = "model.onnx", "model.int8.onnx"
+UNCALIBRATED_INT8_FILE = "model.int8-uncalibrated.onnx"
+"""The int8 graph's name when the run's data could not be read: no smoothing, no outlier split, no near-tie margin."""
 OPSET = 17  # LayerNormalization is a native op from 17 on; onnxruntime >= 1.14 runs it
 CALIBRATION_TEXTS = 1024  # training texts whose activations set the smoothing scales and the outlier channels
 HELD_OUT_TEXTS = 4096  # at most this many other texts measure int8's error for near-tie re-scoring (near_ties.py)
@@ -67,7 +70,7 @@ def require_onnx() -> None:
         ) from None
 
 
-def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
+def export_onnx(run_dir: str | Path, out_dir: str | Path, allow_changed_data: bool = False) -> Path:
     """Write model.onnx, model.int8.onnx, the tokenizer and onnx_export.json of an encoder run into `out_dir`."""
     run_dir, out = Path(run_dir), Path(out_dir)
     _check_target(out, partial_name(out))
@@ -85,7 +88,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
     with partial_folder(out) as partial:
         _trace(model, tokenizer, names, max_length, partial / FP32_FILE)
         diff = _check_against_torch(model, tokenizer, names, max_length, partial / FP32_FILE)
-        splits, why_not = _run_data(predictor.cfg)
+        splits, why_not, changed = _run_data(run_dir, predictor.cfg, allow_changed_data)
         ready, preparation = None, {"applied": False, "why_not": why_not}
         if splits is not None:
             ready, preparation = _int8_ready_copy(model, predictor, list(splits.train["text"][:CALIBRATION_TEXTS]))
@@ -94,12 +97,15 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path) -> Path:
             int8_source = partial / "int8_ready.onnx"
             split = preparation["outlier_split"]["channels_per_layer"]
             _trace(ready, tokenizer, names, max_length, int8_source)
-        kept = _quantize(int8_source, partial / INT8_FILE, model.config, split)
+        int8_file = INT8_FILE if splits is not None else UNCALIBRATED_INT8_FILE
+        kept = _quantize(int8_source, partial / int8_file, model.config, split)
         if ready is not None:
             int8_source.unlink()
         tokenizer.save_pretrained(partial)
         info = _info(run_dir, predictor, method, names, max_length, diff)
-        info["quantization"] |= {"kept_fp32": kept, "preparation": preparation}
+        info["files"]["int8"] = int8_file
+        info |= changed
+        info["quantization"] |= {"kept_fp32": kept, "preparation": preparation, "calibrated": splits is not None}
         info["quantization"]["near_ties"] = _measure_near_ties(partial, info, tokenizer, splits)
         (partial / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return out
@@ -174,17 +180,18 @@ def _check_against_torch(model, tokenizer, names: list[str], max_length: int, pa
     return diff
 
 
-def _run_data(cfg):
-    """(the run's labelled splits, "") or, where they cannot be read here, (None, why) after a one-line warning."""
-
+def _run_data(run_dir: Path, cfg, allow_changed_data: bool):
+    """(the run's labelled splits, "", {}) or, where they cannot be read here, (None, why, {}) after a one-line
+    warning. Data that changed since the run stops the export (exit 2) unless allowed: then the note is third."""
     try:
-        return load_splits(cfg.data, teacher=Predictor.load), ""
+        splits = load_splits(cfg.data, teacher=Predictor.load)
     except FintuneError as e:
         print(
             f"warning: int8 graph without calibration or near-tie re-scoring: the run's data is unreadable ({e})",
             file=sys.stderr,
         )
-        return None, str(e)
+        return None, str(e), {}
+    return splits, "", check_data(run_dir, splits.fingerprints(), allow_changed_data)
 
 
 def _int8_ready_copy(

@@ -75,6 +75,11 @@ class OnnxPredictor:
         exact = open_session(folder / info["files"]["fp32"], threads) if rescore else None
         return cls(folder, info, AutoTokenizer.from_pretrained(folder), session, batch_size, exact)
 
+    @property
+    def int8_calibrated(self) -> bool | None:
+        """Whether the int8 graph was prepared on the run's data (None: an export from before this was recorded)."""
+        return self.info.get("quantization", {}).get("calibrated")
+
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Probabilities of shape (len(texts), len(labels)), in `self.labels` order and the order of `texts`.
 

@@ -28,6 +28,7 @@ def model_info(model, kind: str, settings: ServeSettings, name: str | None = Non
         "engine": settings.engine,
         "precision": settings.precision,
         "near_tie_margin": getattr(model, "near_tie_margin", None),
+        "int8_calibrated": getattr(model, "int8_calibrated", None) if settings.precision == "int8" else None,
         "labels": list(getattr(model, "labels", None) or []),
         "test_metrics": _test_metrics(run_dir),
         "versions": _versions(),
