@@ -174,11 +174,11 @@ def test_generation_metrics_counts_unparsed_and_keeps_matrix_square():
     y_true = ["positive", "negative", "neutral", "positive"]
     answers = ["positive", "I don't know", "neutral.", "Negative"]
     m = generation_metrics(y_true, answers, LABELS)
-    assert m["n_total"] == 4 and m["n_unparsed"] == 1 and m["unparsed_rate"] == 0.25
+    assert m["n"] == m["n_total"] == 4 and m["n_unparsed"] == 1 and m["unparsed_rate"] == 0.25
     assert m["accuracy"] == 0.5  # the unparsed answer counts as wrong
     assert m["labels"] == LABELS
     assert m["confusion_matrix"] == [[0, 0, 0], [0, 1, 0], [1, 0, 1]]
-    assert sum(map(sum, m["confusion_matrix"])) == m["n"] == 3
+    assert sum(map(sum, m["confusion_matrix"])) == m["n_parsed"] == 3
     assert m["unparsed_by_label"] == {"negative": 1, "neutral": 0, "positive": 0}
     assert m["per_class"]["negative"]["recall"] == 0.0 and m["per_class"]["negative"]["support"] == 1
     for key in ["f1_macro", "f1_micro", "f1_weighted", "mcc", "precision_macro", "recall_macro"]:

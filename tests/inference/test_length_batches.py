@@ -19,7 +19,7 @@ def test_every_text_once_in_length_order_and_no_batch_over_max_texts(lengths, ma
     batches = length_batches(lengths, max_texts)
     flat = np.concatenate(batches) if batches else np.array([], dtype=int)
     assert sorted(flat.tolist()) == list(range(len(lengths)))
-    assert np.all(np.diff(np.asarray(lengths, dtype=int)[flat]) >= 0) if len(flat) else True
+    assert np.all(np.diff(np.asarray(lengths, dtype=int)[flat.astype(int)]) >= 0)
     assert all(1 <= len(b) <= max_texts for b in batches)
 
 

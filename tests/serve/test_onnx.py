@@ -15,8 +15,10 @@ import pytest
 pytest.importorskip("onnx", reason="onnx is not installed (pip install 'fintune[fast]')")
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'fintune[fast]')")
 
+from fintune.data import load_splits  # noqa: E402
 from fintune.errors import FintuneError  # noqa: E402
-from fintune.export.onnx import FP32_FILE, INT8_FILE, ONNX_INFO  # noqa: E402
+from fintune.export.onnx import FP32_FILE, INT8_FILE, ONNX_INFO, held_out_texts  # noqa: E402
+from fintune.inference.near_ties import margins  # noqa: E402
 from fintune.inference.onnx_engine import OnnxPredictor  # noqa: E402
 from fintune.inference.predictor import Predictor  # noqa: E402
 from fintune.serve.engines import load_predictor  # noqa: E402
@@ -72,8 +74,13 @@ def test_export_writes_both_graphs_the_tokenizer_and_provenance(onnx_dir, tiny_r
     assert len(info["quantization"]["kept_fp32"]) == 2  # per layer, the down-projection's outlier part stays fp32
     near_ties = info["quantization"]["near_ties"]  # measured on the tiny run's validation texts, not its test ones
     assert near_ties["quantile"] == 0.999 and 0.0 <= near_ties["margin"] <= near_ties["distortion_median_max"][1]
-    assert 0.0 <= near_ties["share_re_scored_there"] <= 1.0
     assert " validation and unused training texts of " in near_ties["measured_on"]
+    # the recorded share is the held-out texts' share whose int8 top-two margin falls within the recorded margin
+    cfg = Predictor.load(tiny_run).cfg
+    held_out = held_out_texts(load_splits(cfg.data))
+    int8 = OnnxPredictor.load(onnx_dir, precision="int8", rescore_near_ties=False).predict_proba(held_out)
+    assert near_ties["share_re_scored_there"] == pytest.approx(np.mean(margins(int8) <= near_ties["margin"]))
+    assert near_ties["measured_on"].startswith(f"{len(held_out)} ")
 
 
 def test_fp32_graph_gives_the_torch_predictors_probabilities_in_input_order(onnx_dir, tiny_run):

@@ -40,8 +40,8 @@ def generation_metrics(y_true: list[str], answers: list[str], labels: list[str])
     - accuracy, MCC, per-class recall and the F1 / precision / recall averages are over all `n_total`
       examples; an unparsed answer is a miss for its true class and a false positive for none
       (so f1_micro can exceed accuracy when answers go unparsed); per-class supports sum to `n_total`;
-    - `confusion_matrix` stays len(labels) x len(labels) over the parsed answers only and sums to `n`
-      (= n_total - n_unparsed), the shape the run-directory checker expects;
+    - `n` (= `n_total`) counts every example, `n_unparsed` beside it; `confusion_matrix` stays
+      len(labels) x len(labels) over the parsed answers only and sums to `n_parsed` (= n - n_unparsed);
     - `unparsed_by_label` is the missing column: unparsed answers per true label, so each matrix row plus
       its `unparsed_by_label` entry equals that label's support.
     Nothing unparsed is ever relabelled as a class (FinGPT calls it 'neutral').
@@ -59,8 +59,8 @@ def generation_metrics(y_true: list[str], answers: list[str], labels: list[str])
     y_pred = [UNPARSED if p is None else p for p in parsed]
     block = classification_metrics(y_true, y_pred, labels)
     n_unparsed = y_pred.count(UNPARSED)
-    block["n"] = len(y_true) - n_unparsed
-    block["n_total"] = len(y_true)
+    block["n"] = block["n_total"] = len(y_true)
+    block["n_parsed"] = len(y_true) - n_unparsed
     block["n_unparsed"] = n_unparsed
     block["unparsed_rate"] = n_unparsed / len(y_true)
     block["unparsed_by_label"] = {
