@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from fintune.config import load_config
+from fintune.config import RunConfig, load_config
+from fintune.config.section import Section
 from fintune.errors import FintuneError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +42,42 @@ def test_resolved_config_round_trips(tmp_path):
     out = tmp_path / "c.yaml"
     out.write_text(cfg.to_yaml())
     assert load_config(out) == cfg
+
+
+def test_every_config_field_says_what_it_is_for():
+    """Each field's docstring is its description (config/section.py); none may be missing."""
+    missing = []
+    for section in (RunConfig, *_sections(RunConfig)):
+        missing += [f"{section.__name__}.{name}" for name, f in section.model_fields.items() if not f.description]
+    assert not missing
+
+
+def _sections(model) -> set:
+    found = set()
+    for field in model.model_fields.values():
+        for kind in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if isinstance(kind, type) and issubclass(kind, Section) and kind not in found:
+                found |= {kind, *_sections(kind)}
+    return found
+
+
+def test_a_config_without_task_gets_the_task_of_its_source_with_a_note(tmp_path, caplog):
+    old = tmp_path / "old.yaml"
+    old.write_text("name: w\ndata:\n  source: windows\n")
+    cfg = load_config(old)
+    assert cfg.task == "forecast" and cfg.eval.baselines == ["naive_last", "naive_drift", "lstm"]
+    assert "inferred `task: forecast`" in caplog.text
+    assert load_config(ROOT / "configs/quickstart.yaml").task == "classify"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["task=forecast"], "task 'forecast' reads data.source windows; 'fpb' is a 'classify' source"),
+        (["data.source=trend"], "task 'classify' reads data.source a labelled-text dataset; 'trend' is a 'trend'"),
+        (["task=plan"], "bad value for 'task'"),
+    ],
+)
+def test_task_and_source_must_agree(overrides, message):
+    with pytest.raises(FintuneError, match=message):
+        load_config(ROOT / "configs/quickstart.yaml", overrides)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from fintune.config import load_config
 
@@ -24,6 +25,7 @@ def test_configs_are_shipped():
 @pytest.mark.parametrize("path", SHIPPED, ids=_rel)
 def test_config_validates_and_its_first_line_runs_it(path):
     load_config(path)  # raises FintuneError naming the key on any unknown key or bad value
+    assert yaml.safe_load(path.read_text(encoding="utf-8")).get("task"), f"{_rel(path)}: names no task"
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("# fintune run "), f"{_rel(path)}: first line must be the command that runs it"
     assert first.split()[3] == _rel(path), f"{_rel(path)}: its first line runs another file: {first!r}"

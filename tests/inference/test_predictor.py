@@ -37,6 +37,7 @@ def test_merged_adapter_predicts_what_the_trained_adapter_predicts(tiny_override
 
 
 def test_bf16_is_refused_without_native_bf16_and_keeps_the_labels_with_it(tiny_overrides, monkeypatch):
+    import fintune.inference.predictor as predictor_module
     import fintune.models.precision as precision
     from fintune.errors import FintuneError
     from fintune.recipes import run_recipe as run
@@ -52,7 +53,7 @@ def test_bf16_is_refused_without_native_bf16_and_keeps_the_labels_with_it(tiny_o
         with pytest.raises(FintuneError, match="needs native bf16"):
             Predictor.load(run_dir, precision="bf16")
         pytest.skip("this CPU has no native bf16: only the refusal was tested")
-    monkeypatch.setattr(precision, "bf16_available", lambda device: False)
+    monkeypatch.setattr(predictor_module, "bf16_available", lambda device: False)  # the name predictor.py calls
     with pytest.raises(FintuneError, match="needs native bf16"):
         Predictor.load(run_dir, precision="bf16")
     monkeypatch.undo()
