@@ -8,7 +8,7 @@ import types
 import pandas as pd
 import pytest
 
-from fintune.data.live_prices import is_live, price_path
+from fintune.data.live_prices import fetched_prices, is_live, price_path
 from fintune.data.prices import load_prices
 from fintune.errors import FintuneError
 
@@ -55,6 +55,8 @@ def test_offline_is_a_clear_error_unless_a_cached_copy_exists(tmp_path, monkeypa
     cached.parent.mkdir(parents=True)
     cached.write_text("Date,Open,High,Low,Close,Volume\n2022-01-01,1,2,0.5,1.5,10\n")
     assert price_path("yfinance:BTC-USD") == cached
+    path, note = fetched_prices("yfinance:BTC-USD")  # what a run records in metrics.json (data.prices_fallback)
+    assert path == cached and note["used_cached_copy"] == str(cached) and note["error"] == "ConnectionError"
 
 
 def test_a_missing_connector_package_says_how_to_install_it(monkeypatch):

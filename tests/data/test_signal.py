@@ -40,7 +40,8 @@ def test_reaction_labels_exactly_the_articles_before_the_jump(tmp_path):
         }
     )
     spec = SignalConfig(label="reaction", prices=str(path), vol_multiple=1.5, vol_window=20)
-    labelled, _ = reaction_labels(news, spec)
+    labelled, _, fallback = reaction_labels(news, spec)
+    assert fallback is None  # a price file, not a live source
     signals = labelled.loc[labelled["label"] == "signal", "timestamp"]
     # Published on day 38 at noon -> enters at day 39's open -> exits at day 40's open, which jumped.
     assert list(signals.dt.strftime("%Y-%m-%d")) == [dates[38].strftime("%Y-%m-%d")]

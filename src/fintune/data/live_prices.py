@@ -28,8 +28,14 @@ def is_live(spec: str | None) -> bool:
 
 def price_path(spec: str) -> Path:
     """A price spec -> a CSV on disk: a file path as given, or a live source fetched into the cache."""
+    return fetched_prices(spec)[0]
+
+
+def fetched_prices(spec: str) -> tuple[Path, dict | None]:
+    """(the CSV of `spec`, None), or where a live fetch failed and an earlier copy was used instead, (that copy,
+    a note saying so) for the run's metrics.json: its numbers are then from bars of that date, not today's."""
     if not is_live(spec):
-        return Path(spec)
+        return Path(spec), None
     source, ticker = spec.split(":", 1)
     if not ticker:
         raise FintuneError(f"price source '{spec}' names no ticker (e.g. {source}:2330)")
@@ -42,13 +48,18 @@ def price_path(spec: str) -> Path:
         if target.is_file():
             stamp = datetime.datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
             log.warning("could not fetch %s (%s); using the copy cached at %s", spec, type(e).__name__, stamp)
-            return target
+            return target, {
+                "source": spec,
+                "used_cached_copy": str(target),
+                "cached_at": stamp,
+                "error": type(e).__name__,
+            }
         raise FintuneError(f"could not fetch '{spec}' ({type(e).__name__}); offline? give a price file") from None
     if frame.empty:
         raise FintuneError(f"'{spec}' returned no bars (unknown ticker?)")
     target.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(target, index=False)
-    return target
+    return target, None
 
 
 def _yfinance(ticker: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pandas as pd
 from fintune.config import DataConfig, SignalConfig
 from fintune.data.align import Band, label_posts
 from fintune.data.dataset import LabeledSplits
-from fintune.data.live_prices import price_path
+from fintune.data.live_prices import fetched_prices
 from fintune.data.locate import locate
 from fintune.data.prices import load_prices, price_file
 from fintune.data.tables import read_table, require_columns
@@ -50,10 +50,11 @@ def load_signal_splits(cfg: DataConfig, teacher: Teacher | None = None) -> Label
     spec = cfg.signal or SignalConfig()
     news, files = load_articles(spec.news)
     kind, _, arg = spec.label.partition(":")
+    fallback = None
     if kind == "human":
         labelled, embargo = human_labels(news, arg, spec.news), pd.Timedelta(0)
     elif kind == "reaction":
-        labelled, path = reaction_labels(news, spec)
+        labelled, path, fallback = reaction_labels(news, spec)
         embargo = pd.Timedelta(spec.horizon)
         files.append(path)
     else:
@@ -68,6 +69,8 @@ def load_signal_splits(cfg: DataConfig, teacher: Teacher | None = None) -> Label
     )
     train, validation, test = limit_samples(train, validation, test, cfg)
     stats["label_definition"] = spec.label
+    if fallback:
+        stats["prices_fallback"] = [fallback]
     stats["n_articles"] = int(len(news))
     stats["n_dropped_undated"] = int(news.attrs.get("undated", 0))
     stats["signal_share"] = {
@@ -122,16 +125,17 @@ def human_labels(news: pd.DataFrame, column: str, source: str) -> pd.DataFrame:
     return out
 
 
-def reaction_labels(news: pd.DataFrame, spec: SignalConfig) -> tuple[pd.DataFrame, Path]:
-    """'signal' when the move after publication is beyond vol_multiple x recent volatility (up or down)."""
+def reaction_labels(news: pd.DataFrame, spec: SignalConfig) -> tuple[pd.DataFrame, Path, dict | None]:
+    """'signal' when the move after publication is beyond vol_multiple x recent volatility (up or down); with the
+    price file used and, where a live fetch fell back to a cached copy, the note saying so."""
 
-    path = price_path(spec.prices) if spec.prices else price_file(spec.asset, "1d")
+    path, fallback = fetched_prices(spec.prices) if spec.prices else (price_file(spec.asset, "1d"), None)
     bars = load_prices(path)
     posts = news[["id", "timestamp", "text"]].assign(asset=spec.asset)
     labelled = label_posts(posts, bars, pd.Timedelta(spec.horizon), Band(None, spec.vol_multiple, spec.vol_window))
     labelled["direction"] = labelled["label"]
     labelled["label"] = np.where(labelled["label"] == "flat", "none", "signal")
-    return labelled.drop(columns="momentum_label"), path
+    return labelled.drop(columns="momentum_label"), path, fallback
 
 
 def teacher_labels(news: pd.DataFrame, run_dir: Path, signal_labels: list[str], load: Teacher | None) -> pd.DataFrame:

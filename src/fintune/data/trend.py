@@ -17,7 +17,7 @@ from fintune.config import DataConfig, TrendConfig
 from fintune.data import posts as post_sources
 from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
 from fintune.data.dataset import LabeledSplits
-from fintune.data.live_prices import price_path
+from fintune.data.live_prices import fetched_prices
 from fintune.data.post_filters import filter_posts
 from fintune.data.prices import load_prices, price_file
 from fintune.data.time_splits import limit_samples, split_by_time
@@ -31,9 +31,10 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     embargo = _timedelta(trend.embargo, "data.trend.embargo") if trend.embargo else horizon
     posts, files, dropped = load_trend_posts(trend)
     band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
-    frames, prices = [], {}
+    frames, prices, fallbacks = [], {}, []
     for asset, group in posts.groupby("asset", sort=True):
-        path = price_path(trend.prices) if trend.prices else price_file(asset, trend.bars)
+        path, fallback = fetched_prices(trend.prices) if trend.prices else (price_file(asset, trend.bars), None)
+        fallbacks += [fallback] if fallback else []
         prices[asset] = load_prices(path)
         files.append(path)
         if trend.per_period:
@@ -51,6 +52,8 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     train, validation, test = limit_samples(train, validation, test, cfg)
     stats["horizon"] = str(horizon)
     stats["n_posts"] = int(len(posts))
+    if fallbacks:
+        stats["prices_fallback"] = fallbacks
     if dropped:
         stats["filtered"] = dropped
     stats["n_examples"] = int(len(frame))  # fewer: posts without a full label window, or joined per period

@@ -16,7 +16,7 @@ import pandas as pd
 
 from fintune.config import DataConfig, WindowsConfig
 from fintune.data.dataset import file_sha256
-from fintune.data.live_prices import price_path
+from fintune.data.live_prices import fetched_prices
 from fintune.data.posts import load_posts_file, load_stocknet_tweets
 from fintune.data.prices import load_prices, price_file
 from fintune.errors import FintuneError
@@ -112,9 +112,10 @@ class WindowSplits:
 def load_window_splits(cfg: DataConfig) -> WindowSplits:
 
     spec = cfg.windows or WindowsConfig()
-    bars, frames, files = {}, [], []
+    bars, frames, files, fallbacks = {}, [], [], []
     for ticker in spec.tickers:
-        path = price_path(spec.prices) if spec.prices else price_file(ticker, "1d")
+        path, fallback = fetched_prices(spec.prices) if spec.prices else (price_file(ticker, "1d"), None)
+        fallbacks += [fallback] if fallback else []
         bars[ticker] = trading_days(load_prices(path))
         files.append(path)
         frames.append(build_windows(bars[ticker], ticker, [tuple(p) for p in spec.pairs], spec.stride))
@@ -129,6 +130,8 @@ def load_window_splits(cfg: DataConfig) -> WindowSplits:
         per_pair = -(-cfg.max_eval_samples // len(spec.pairs))
         validation, test = (part.groupby(["past", "future"]).head(per_pair) for part in (validation, test))
     stats["n_train"], stats["n_validation"], stats["n_test"] = len(train), len(validation), len(test)
+    if fallbacks:
+        stats["prices_fallback"] = fallbacks
     return WindowSplits(bars, train, validation, test, FIELD_SETS[spec.fields], stats, files, news)
 
 
