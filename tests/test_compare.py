@@ -93,6 +93,7 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
 
 
+@pytest.mark.slow
 def test_a_sweep_stopped_with_ctrl_c_goes_on_where_it_stopped(tmp_path, tiny_overrides):
     path = _sweep(tmp_path, tiny_overrides)
     results = tmp_path / "runs" / "tiny-sweep" / "results"
@@ -120,6 +121,7 @@ def test_a_sweep_stopped_with_ctrl_c_goes_on_where_it_stopped(tmp_path, tiny_ove
     assert len(list(results.glob("*.json"))) == 4 and (tmp_path / "runs" / "tiny-sweep" / "best.json").is_file()
 
 
+@pytest.mark.slow
 def test_a_sweep_continues_a_killed_run_from_its_checkpoint(tmp_path, tiny_overrides):
     from tests.train.test_resume import KILLER  # the CLI, SIGKILLed at a known training batch
 

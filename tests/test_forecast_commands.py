@@ -45,6 +45,7 @@ def window_overrides(tiny_causal_dir, tmp_path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_train_and_two_processes_train_a_forecaster_like_one(window_overrides, tmp_path):
     one = _fintune("train", CONFIG, *window_overrides, "name=one")
     assert one.returncode == 0, one.stderr[-3000:]

@@ -63,6 +63,7 @@ def test_information_coefficient_is_rank_correlation_and_undefined_for_a_constan
     assert information_coefficient(pd.Series([0.5] * 5), pd.Series(range(5), dtype=float))["ic"] is None
 
 
+@pytest.mark.slow
 def test_trend_run_tests_a_finished_sentiment_run_as_a_predictor(tiny_model_dir, tiny_overrides, tmp_path):
     from tests.test_trend_run import CONFIG, ROOT, _overrides, _run, _write_market
 

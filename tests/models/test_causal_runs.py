@@ -21,7 +21,10 @@ def _run(config: str, *overrides):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-@pytest.mark.parametrize("family", CAUSAL_FAMILIES)
+# llama runs by default (the SmolLM2 architecture); the other families' runs are slow tests
+@pytest.mark.parametrize(
+    "family", [f if f == "llama" else pytest.param(f, marks=pytest.mark.slow) for f in CAUSAL_FAMILIES]
+)
 def test_family_lora_run_trains_evaluates_both_ways_and_reloads(family, tiny_causal_dir, tmp_path):
     res = _run(f"configs/llm/{family}_lora_fpb.yaml", *tiny_causal_overrides(tiny_causal_dir(family), tmp_path, family))
     assert res.returncode == 0, res.stderr[-3000:]

@@ -231,6 +231,7 @@ print(converted_folder(sys.argv[1]))
 """
 
 
+@pytest.mark.slow
 def test_processes_converting_the_same_file_at_once_share_one_conversion(tiny_gguf, tmp_path):
     """torchrun ranks all load the model at the same moment: the first converts, the others wait for its folder."""
     _, gguf_path = tiny_gguf(False)

@@ -147,6 +147,7 @@ def test_predictor_does_not_import_onnxruntime():
     assert res.stdout.strip() == "False", res.stderr
 
 
+@pytest.mark.slow
 def test_bad_exports_exit_2_with_one_line(tiny_run, tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()

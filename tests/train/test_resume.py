@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = str(ROOT / "configs/quickstart.yaml")
 
@@ -33,6 +35,7 @@ def _run(*args, kill_at=None):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_matches_uninterrupted_run(tiny_overrides, tmp_path):
     args = ["run", QUICKSTART, *tiny_overrides, "train.epochs=3", "train.save_steps=4", "train.batch_size=4"]
     full = _run(*args, "name=straight")
@@ -54,6 +57,7 @@ def test_kill_9_then_resume_matches_uninterrupted_run(tiny_overrides, tmp_path):
     assert a["train"]["evals"] == b["train"]["evals"]
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_config_or_a_missing_run(tiny_overrides, tmp_path):
     args = ["run", QUICKSTART, *tiny_overrides, "train.save_steps=2", "train.batch_size=4"]
     assert _run(*args, kill_at=7).returncode == -signal.SIGKILL

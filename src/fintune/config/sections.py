@@ -90,7 +90,8 @@ class AdapterConfig(Section):
     alpha: int = Field(32, ge=1)
     """Adapter scaling numerator: the update is multiplied by alpha / r (alpha / sqrt(r) for rslora)."""
     dropout: float = Field(0.0, ge=0, lt=1)
-    """LoRA dropout; 0 (PEFT's default) also skips a copy of every adapter input, ~35% faster on CPU."""
+    """LoRA dropout; 0 (PEFT's default) also skips a copy of every adapter input, which is faster
+    (benchmarks/RESULTS.md)."""
     target_modules: list[str] | None = None
     """Modules that get adapters; default: the model family's attention and MLP projections."""
     loraplus_lr_ratio: float = Field(16.0, gt=0)
@@ -123,7 +124,7 @@ class TrainConfig(Section):
     max_grad_norm: float | None = Field(1.0, gt=0)
     """Clip the gradient to this norm (None: no clipping)."""
     gradient_checkpointing: bool = False
-    """Recompute activations in the backward pass: less memory for long prompts, ~30% slower."""
+    """Recompute activations in the backward pass: less memory for long prompts, one more forward per step."""
     class_weights: bool = False
     """Encoders: weight the loss by inverse class frequency in training (for rare classes such as signals)."""
     group_by_length: bool = True

@@ -16,7 +16,7 @@ from torch import nn
 
 ALPHA = 0.75
 """Chosen on label agreement with the torch model on FPB train + validation texts (never test) for the bundled
-MiniLM after the quickstart's 5 epochs: 99.70 % at 0.5, 99.72 % at 0.75 and 0.9 (benchmarks/RESULTS.md)."""
+MiniLM after the quickstart's 5 epochs (the figures: benchmarks/RESULTS.md, "int8 recipe")."""
 INPUTS_FROM_LAYERNORM = ("query", "key", "value", "intermediate.dense", "q_lin", "k_lin", "v_lin", "lin1")
 """Linear layers (BERT / RoBERTa / DistilBERT names) that read a LayerNorm output: the ones smoothing helps.
 The feed-forward down-projections read a GELU output, which cannot take a folded scale: export/outliers.py."""

@@ -15,8 +15,8 @@ def predict_proba(model, tokenizer, texts: list[str], batch_size: int = 128, max
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     if not texts:
         return out
-    # Batch by token count, not characters: on FPB test, batches of 32 sorted by characters compute 40 % padding,
-    # by tokens under 1 % (benchmarks/RESULTS.md, "CPU inference"). Counting costs one extra tokenizer pass.
+    # Batch by token count, not characters: sorting by characters leaves far more padding (benchmarks/RESULTS.md,
+    # "CPU inference"). Counting costs one extra tokenizer pass.
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     device = next(model.parameters()).device
     for idx in length_batches(lengths, batch_size):

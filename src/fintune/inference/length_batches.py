@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 MAX_PADDING = 0.02
-"""A batch ends before a text that would make more than this share of its token positions padding. Fixed batches of
-32 sorted by token count pad 4.7 % on FPB test, these 0.7 %, and the torch predictor runs 2-4 % faster
-(benchmarks/RESULTS.md, "CPU inference")."""
+"""A batch ends before a text that would make more than this share of its token positions padding: less padding
+than fixed batches sorted by token count, measured in benchmarks/RESULTS.md ("CPU inference")."""
 MIN_TOKENS = 256
 """...but not before the batch holds this many token positions: the long texts are few and of scattered lengths, and
 cutting them one by one would leave matmuls too small to run at full speed."""

@@ -1,14 +1,13 @@
 """Near ties: the texts whose int8 label could differ from the fp32 label, so the ONNX predictor re-scores them in fp32.
 
-int8 moves a text's probabilities by little in the median and a lot in the tail (`make demo` model, 2,604 held-out FPB
-texts: median 0.0004, 99.9th percentile 0.22), so a few labels flip, and always where the top two classes were close.
+int8 moves a text's probabilities by little in the median and a lot in the tail (benchmarks/RESULTS.md, "CPU
+inference"), so a few labels flip, and always where the top two classes were close.
 A flip needs the quantisation error to outweigh the int8 margin: if int8 says b where fp32 says a, then
 q_b - q_a >= margin(q) while f_b - f_a <= 0, so the difference p_b - p_a moved by at least margin(q). The export
 measures that movement (`distortion`) on texts the run was not tested on and records its QUANTILE as the margin; a
 text whose int8 margin is within it is re-scored with the fp32 graph. So an int8 label can differ from fp32's
-unnoticed only on texts whose error exceeds the margin: 0.1 % of texts like the measured ones, a fifth of the 0.5 %
-that the serving issue allows. (The largest error, not a quantile, would hang on one text: 0.44 against 0.22 on the
-demo model's 2,604 held-out texts, and re-score twice as many; benchmarks/RESULTS.md, "CPU inference".)
+unnoticed only on texts whose error exceeds the margin: 1 - QUANTILE of texts like the measured ones. (The largest
+error, not a quantile, would hang on one text and re-score many more.)
 numpy only, like the ONNX predictor.
 """
 

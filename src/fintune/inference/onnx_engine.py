@@ -143,7 +143,7 @@ def open_session(model_file: Path, threads: int | None):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle threads sleep instead of spinning: beside a web server or other jobs, spinning threads take the CPU
-    # from the very work they wait for (on a shared 2-core machine int8 ran about 1.7x faster without it).
+    # from the very work they wait for (benchmarks/RESULTS.md, "CPU inference").
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads

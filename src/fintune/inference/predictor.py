@@ -44,7 +44,7 @@ def check_finished_run(run_dir: Path) -> None:
 PREDICT_BATCH = 32
 PRECISIONS = ("fp32", "bf16")
 """fp32: the run's own numbers (its metrics were computed so). bf16: autocast where the hardware does bf16 natively,
-about 1.8x faster on an AVX512-BF16 CPU with 99.9 % of labels unchanged (benchmarks/RESULTS.md, "CPU inference")."""
+faster with nearly all labels unchanged (measured in benchmarks/RESULTS.md, "CPU inference")."""
 
 
 def merge_adapter(model):

@@ -1,7 +1,7 @@
 """Mixed precision: bf16 autocast where the hardware does bf16 natively, fp32 elsewhere.
 
-On CPUs with AVX512-BF16 or AMX, bf16 autocast about doubles LoRA training throughput of
-MiniLM (benchmarks/RESULTS.md); weights and optimizer state stay fp32.
+On CPUs with AVX512-BF16 or AMX, bf16 autocast trains faster (benchmarks/RESULTS.md); weights and optimizer
+state stay fp32.
 """
 
 from __future__ import annotations

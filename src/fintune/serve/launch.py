@@ -78,8 +78,8 @@ def default_threads(engine_default: int) -> int:
     """The engine's choice (one per physical core), less one core left to the HTTP event loop.
 
     Intra-op threads spin while they wait for each other; when they outnumber the free cores, each call
-    waits for descheduled threads. On this project's shared 2-core machine, 2 threads answered a single
-    text 27x slower than 1 (benchmarks/RESULTS.md).
+    waits for descheduled threads; on a shared 2-core machine that made single texts many times slower
+    (measured in benchmarks/RESULTS.md).
     """
     try:
         cores = len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
