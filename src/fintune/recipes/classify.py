@@ -23,12 +23,4 @@ def run(
     dist: Distributed | None = None,
 ) -> Path:
     """Train, evaluate beside the baselines, write runs/<name>/; returns the finished folder (on every rank)."""
-    job = labelled.prepare(cfg, resume, dist, console, removed=labelled.copies_removed)
-    state = labelled.fit(job)
-    if not job.run.is_main:  # rank 0 evaluates and writes; the others are done
-        return job.run.folder.final
-    done = labelled.evaluate(job, with_test)
-    final = labelled.write(job, done, state, with_test)
-    if with_test:
-        print(f"report: {final / 'report.html'}")
-    return final
+    return labelled.run(cfg, resume, with_test, console, dist, removed=labelled.copies_removed)

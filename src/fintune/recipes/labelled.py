@@ -81,6 +81,25 @@ def prepare(
     return LabelledRun(run, splits, model, probs_of)
 
 
+def run(
+    cfg: RunConfig,
+    resume: bool,
+    with_test: bool,
+    console: Console | None,
+    dist: Distributed | None,
+    removed: Callable[[dict], str],
+) -> Path:
+    """prepare -> fit -> evaluate -> write, for a task with nothing of its own to measure (classify, signal)."""
+    job = prepare(cfg, resume, dist, console, removed)
+    state = fit(job)
+    if not job.run.is_main:  # rank 0 evaluates and writes; the others are done
+        return job.run.folder.final
+    final = write(job, evaluate(job, with_test), state, with_test)
+    if with_test:
+        print(f"report: {final / 'report.html'}")
+    return final
+
+
 def copies_removed(st: dict) -> str:
     """A random split's note: training texts dropped as copies of test texts."""
     return f"removed from training as copies of test: {st['dropped_train_in_test'] + st['dropped_validation_in_test']}"

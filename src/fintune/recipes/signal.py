@@ -20,12 +20,4 @@ def run(
     dist: Distributed | None = None,
 ) -> Path:
     """Train, evaluate beside the baselines, write runs/<name>/; returns the finished folder (on every rank)."""
-    job = labelled.prepare(cfg, resume, dist, console, removed=labelled.purged_at_boundaries)
-    state = labelled.fit(job)
-    if not job.run.is_main:
-        return job.run.folder.final
-    done = labelled.evaluate(job, with_test)
-    final = labelled.write(job, done, state, with_test)
-    if with_test:
-        print(f"report: {final / 'report.html'}")
-    return final
+    return labelled.run(cfg, resume, with_test, console, dist, removed=labelled.purged_at_boundaries)
