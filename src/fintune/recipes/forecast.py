@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
 
 from fintune.config import RunConfig
 from fintune.data.prompts import ChatFormat, PromptTemplate
@@ -19,25 +18,19 @@ from fintune.data.windows import WindowSplits, future_bars, load_window_splits, 
 from fintune.eval.forecast import forecast_metrics, forecast_metrics_by_window
 from fintune.eval.forecast_baselines import FORECAST_BASELINES, days_frame
 from fintune.eval.forecast_generate import answer_loss, generate_forecasts, predicted_closes, window_messages
-from fintune.recipes.pieces import finish_run, load_model, open_run, setup_run, summary_blocks, train
+from fintune.recipes.pieces import RunOptions, finish_run, load_model, open_run, setup_run, summary_blocks, train
 from fintune.report.forecast_report import print_forecast, write_forecast_report
 from fintune.report.kline import kline_chart
 from fintune.train.batching import EncodedInstructions
-from fintune.train.distributed import Distributed
 
 CHARTS_PER_PAIR = 2  # the first and last test window of each (past, future) pair
 
 
-def run(
-    cfg: RunConfig,
-    resume: bool = False,
-    with_test: bool = True,
-    console: Console | None = None,
-    dist: Distributed | None = None,
-) -> Path:
+def run(cfg: RunConfig, options: RunOptions) -> Path:
     """Train, forecast the test windows beside the baselines, write runs/<name>/; returns the finished folder."""
     # 1. windows, checked before anything is written
-    run = setup_run(cfg, resume, dist, console)
+    run = setup_run(cfg, options)
+    with_test = options.with_test
     splits = load_window_splits(cfg.data)
     st = splits.stats
     run.console.print(

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from rich.console import Console
 
 from fintune.config import RunConfig
 from fintune.data import load_splits
@@ -31,12 +30,21 @@ from fintune.inference.predictor import Predictor
 from fintune.inference.probabilities import probability_fn
 from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path
-from fintune.recipes.pieces import Model, Run, finish_run, load_model, open_run, setup_run, summary_blocks, train
+from fintune.recipes.pieces import (
+    Model,
+    Run,
+    RunOptions,
+    finish_run,
+    load_model,
+    open_run,
+    setup_run,
+    summary_blocks,
+    train,
+)
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, pr_curve_plot
 from fintune.report.table import SUBSET_NOTE, positive_class_line, print_results
 from fintune.train.batching import EncodedInstructions, EncodedTexts
-from fintune.train.distributed import Distributed
 from fintune.train.loop import LoopState
 
 
@@ -62,11 +70,9 @@ class Evaluated:
     predictions: pd.DataFrame | None = None
 
 
-def prepare(
-    cfg: RunConfig, resume: bool, dist: Distributed | None, console: Console | None, removed: Callable[[dict], str]
-) -> LabelledRun:
+def prepare(cfg: RunConfig, options: RunOptions, removed: Callable[[dict], str]) -> LabelledRun:
     """Splits and model, checked before the folder opens. `removed(stats)` says what the split dropped."""
-    run = setup_run(cfg, resume, dist, console)
+    run = setup_run(cfg, options)
     splits = load_splits(cfg.data, teacher=Predictor.load)
     if cfg.eval.threshold != "argmax" and len(splits.labels) != 2:
         raise FintuneError(f"eval.threshold '{cfg.eval.threshold}' needs two labels; this data has {splits.labels}")
@@ -81,21 +87,14 @@ def prepare(
     return LabelledRun(run, splits, model, probs_of)
 
 
-def run(
-    cfg: RunConfig,
-    resume: bool,
-    with_test: bool,
-    console: Console | None,
-    dist: Distributed | None,
-    removed: Callable[[dict], str],
-) -> Path:
+def run(cfg: RunConfig, options: RunOptions, removed: Callable[[dict], str]) -> Path:
     """prepare -> fit -> evaluate -> write, for a task with nothing of its own to measure (classify, signal)."""
-    job = prepare(cfg, resume, dist, console, removed)
+    job = prepare(cfg, options, removed)
     state = fit(job)
     if not job.run.is_main:  # rank 0 evaluates and writes; the others are done
         return job.run.folder.final
-    final = write(job, evaluate(job, with_test), state, with_test)
-    if with_test:
+    final = write(job, evaluate(job, options.with_test), state, options.with_test)
+    if options.with_test:
         print(f"report: {final / 'report.html'}")
     return final
 

@@ -32,6 +32,17 @@ from fintune.train.rundir import RunDir
 from fintune.train.tracking import check_tracking, open_tracker
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a recipe runs its config: resuming, with or without the test split, where it reports, which rank."""
+
+    resume: bool = False
+    with_test: bool = True
+    """False for `fintune train`: validation metrics and weights only."""
+    console: Console | None = None
+    dist: Distributed | None = None
+
+
 @dataclass
 class Run:
     """One run in progress: its config, folder, process role, console and the clock of its phases."""
@@ -66,10 +77,10 @@ class Model:
     total: int
 
 
-def setup_run(cfg: RunConfig, resume: bool, dist: Distributed | None, console: Console | None) -> Run:
+def setup_run(cfg: RunConfig, options: RunOptions) -> Run:
     """Seeds, threads and a checked (not yet opened) run folder: bad input stops here, leaving nothing behind."""
-    dist = dist or Distributed()
-    console = (console or Console(stderr=True)) if dist.is_main else Console(stderr=True, quiet=True)
+    dist, resume = options.dist or Distributed(), options.resume
+    console = (options.console or Console(stderr=True)) if dist.is_main else Console(stderr=True, quiet=True)
     reset_peak_rss()  # the run's own peak, not an earlier run's in the same process (a sweep)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from fintune.config import RunConfig
 from fintune.recipes import labelled
-from fintune.train.distributed import Distributed
+from fintune.recipes.pieces import RunOptions
 
 
-def run(
-    cfg: RunConfig,
-    resume: bool = False,
-    with_test: bool = True,
-    console: Console | None = None,
-    dist: Distributed | None = None,
-) -> Path:
+def run(cfg: RunConfig, options: RunOptions) -> Path:
     """Train, evaluate beside the baselines, write runs/<name>/; returns the finished folder (on every rank)."""
-    return labelled.run(cfg, resume, with_test, console, dist, removed=labelled.purged_at_boundaries)
+    return labelled.run(cfg, options, removed=labelled.purged_at_boundaries)
