@@ -68,6 +68,9 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
                 FORECAST_BASELINES[name](splits.bars, splits.train, splits.validation, splits.test),
             )
             metrics["baselines"][name] = _block(days)
+            # the same days the model's numbers are over: a model that parsed some days only is compared there
+            parsed_days = model_days["pred_close"].notna().to_numpy()
+            metrics["baselines"][name]["on_model_days"] = forecast_metrics_by_window(days[parsed_days])
             predictions[f"pred_close_{name}"] = days["pred_close"].to_numpy()
     metrics.update(summary_blocks(run, model, state, "loss", splits.fingerprints()))
     metrics["data"] = {"source": "windows", "fields": splits.fields, **st}

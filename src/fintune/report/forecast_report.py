@@ -33,14 +33,19 @@ def rows(metrics: dict, run_label: str, key: str) -> list[tuple[str, dict]]:
 
 def verdict(metrics: dict, key: str = "all") -> str:
     """Whether the model's close MAE beats naive_last's, in words; no claim without the numbers."""
-    model = metrics["test"]["by_window"][key]["mae"]
-    naive = metrics["baselines"].get("naive_last", {}).get("by_window", {}).get(key, {}).get("mae")
+    block = metrics["test"]["by_window"][key]
+    model = block["mae"]
+    naive_block = metrics["baselines"].get("naive_last", {})
+    # on the days the model parsed (runs from before on_model_days was recorded: over all days)
+    same_days = naive_block.get("on_model_days", naive_block.get("by_window", {})).get(key, {})
+    naive = same_days.get("mae")
     if model is None:
         return f"{key}: no parseable forecast, so no comparison with naive"
     if naive is None:
         return f"{key}: MAE {model:.4f} (no naive_last baseline configured)"
     word = "beats" if model < naive else "does not beat"
-    return f"{key}: the model {word} naive_last on close MAE ({model:.4f} vs {naive:.4f})"
+    days = f"on the {block['n']} days it parsed"
+    return f"{key}: the model {word} naive_last on close MAE ({model:.4f} vs {naive:.4f}, {days})"
 
 
 def keys(metrics: dict) -> list[str]:
