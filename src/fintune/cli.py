@@ -243,7 +243,7 @@ def compare(
 @app.command()
 @_user_errors
 def forecast(
-    run_dir: Path = typer.Option(..., "--run", help="A finished forecasting run (data.source: windows)."),
+    run_dir: Path = typer.Option(..., "--run", help="A finished forecasting run (task: forecast)."),
     ticker: str = typer.Option(..., "--ticker", help="e.g. 2330.TW"),
     past: int = typer.Option(5, "--past", min=1, help="Trading days shown to the model."),
     future: int = typer.Option(5, "--future", min=1, help="Trading days to predict."),
@@ -310,7 +310,7 @@ def export(
 @app.command()
 @_user_errors
 def backtest(
-    run_dir: Path = typer.Option(..., "--run", help="A finished trend run (data.source: trend)."),
+    run_dir: Path = typer.Option(..., "--run", help="A finished trend run (task: trend)."),
     cost_bps: float | None = typer.Option(None, "--cost-bps", help="Cost per unit of turnover (default: the run's)."),
     allow_changed_data: bool = typer.Option(
         False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."

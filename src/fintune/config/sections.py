@@ -170,7 +170,7 @@ class EvalConfig(Section):
         "tfidf_lr",
     ]
     """momentum (the previous window's direction) needs a trend source; random draws from the training labels;
-    forecasting (`data.source: windows`) has naive_last, naive_drift and lstm, all three by default."""
+    forecasting (`task: forecast`) has naive_last, naive_drift and lstm, all three by default."""
     batch_size: int = Field(128, ge=1)
     """Examples per forward pass when predicting (validation, test, label scoring)."""
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"

@@ -36,7 +36,7 @@ def task_note(source: object) -> str:
 
 
 class TrendConfig(Section):
-    """Posts -> later price move (`data.source: trend`): which posts, which prices, how labels and splits are made."""
+    """Posts -> later price move (`task: trend`, `data.source: trend`): which posts, which prices, how labels and splits are made."""
 
     posts: str = "reddit"
     """reddit | stocknet | crypto-news, or a CSV/JSONL path with timestamp, text and asset columns."""
@@ -88,7 +88,7 @@ class TrendConfig(Section):
 
 
 class WindowsConfig(Section):
-    """Past N days of OHLCV -> the next M days (`data.source: windows`), split by time in whole windows."""
+    """Past N days of OHLCV -> the next M days (`task: forecast`, `data.source: windows`), split by time in whole windows."""
 
     tickers: list[str] = ["2330.TW"]
     """Shared daily files: Taiwan (2330.TW ...), StockNet's US tickers, DJIA, BTC-USD / ETH-USD."""
@@ -122,7 +122,7 @@ class WindowsConfig(Section):
 
 
 class SignalConfig(Section):
-    """Dated news -> 'signal' or 'none' (`data.source: signal`), split by publication time."""
+    """Dated news -> 'signal' or 'none' (`task: signal`, `data.source: signal`), split by publication time."""
 
     news: str = "gold-headlines"
     """gold-headlines | crypto-news | reuters, or a CSV/JSONL with timestamp and text (and human label columns)."""
