@@ -36,7 +36,8 @@ def task_note(source: object) -> str:
 
 
 class TrendConfig(Section):
-    """Posts -> later price move (`task: trend`, `data.source: trend`): which posts, which prices, how labels and splits are made."""
+    """Posts -> later price move (`task: trend`, `data.source: trend`): which posts, which prices, how labels and
+    splits are made."""
 
     posts: str = "reddit"
     """reddit | stocknet | crypto-news, or a CSV/JSONL path with timestamp, text and asset columns."""
@@ -88,7 +89,8 @@ class TrendConfig(Section):
 
 
 class WindowsConfig(Section):
-    """Past N days of OHLCV -> the next M days (`task: forecast`, `data.source: windows`), split by time in whole windows."""
+    """Past N days of OHLCV -> the next M days (`task: forecast`, `data.source: windows`), split by time in whole
+    windows."""
 
     tickers: list[str] = ["2330.TW"]
     """Shared daily files: Taiwan (2330.TW ...), StockNet's US tickers, DJIA, BTC-USD / ETH-USD."""
