@@ -79,5 +79,6 @@ def test_a_config_without_task_gets_the_task_of_its_source_with_a_note(tmp_path,
     ],
 )
 def test_task_and_source_must_agree(overrides, message):
-    with pytest.raises(FintuneError, match=message):
+    with pytest.raises(FintuneError, match=message) as error:
         load_config(ROOT / "configs/quickstart.yaml", overrides)
+    assert "got {" not in str(error.value)  # one line naming the keys, not the whole config echoed back
