@@ -18,7 +18,21 @@ import pandas as pd
 from fintune.eval.benchmark_table import MAJORITY
 from fintune.eval.run_eval import benchmark_run
 
-COLUMNS = {"accuracy": "Acc", "f1_macro": "F1 macro", "f1_micro": "F1 micro", "f1_weighted": "F1 weighted"}
+COLUMNS = {
+    "accuracy": "Acc",
+    "f1_macro": "F1 macro",
+    "f1_micro": "F1 micro",
+    "f1_weighted": "F1 weighted",
+    "mcc": "MCC",
+}
+PUBLISHED = {
+    "FinGPT v3.3 Llama2-13B (published, not run here)": {"fpb": 0.882, "fiqa-sa": 0.874, "tfns": 0.903, "nwgi": 0.643},
+    "FinGPT v3.2 Llama2-7B (published, not run here)": {"fpb": 0.850, "fiqa-sa": 0.860, "tfns": 0.894, "nwgi": 0.632},
+    "FinGPT v3.1 ChatGLM2-6B (published, not run here)": {"fpb": 0.855, "fiqa-sa": 0.850, "tfns": 0.875, "nwgi": 0.642},
+}
+"""FinGPT's weighted F1 on the full test splits, one model trained on all four datasets, from its repository's
+`fingpt/FinGPT_Sentiment_Analysis_v3/README.md` (the only metric it publishes there): shown for scale, never
+as a result of this tool."""
 
 
 def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder: Path, say=print) -> pd.DataFrame:
@@ -31,7 +45,11 @@ def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder:
             row |= {f"{_short(name)} {COLUMNS[m]}": block[m] for m in COLUMNS}
             majority |= {f"{_short(name)} {COLUMNS[m]}": block["baselines"][MAJORITY][m] for m in COLUMNS}
         rows.append(row)
-    frame = pd.DataFrame([*rows, majority])
+    published = [
+        {"setting": setting, **{f"{d} {COLUMNS['f1_weighted']}": wf1 for d, wf1 in scores.items() if d in datasets}}
+        for setting, scores in PUBLISHED.items()
+    ]
+    frame = pd.DataFrame([*rows, majority, *published])
     frame.to_csv(folder / "fingpt_table.csv", index=False)
     (folder / "fingpt_table.md").write_text(_markdown(frame, datasets), encoding="utf-8")
     return frame
@@ -60,9 +78,10 @@ def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
     lines = [head, "|---|" + "---:|" * (len(datasets) * len(COLUMNS))]
     for row in frame.to_dict("records"):
         cells = [row.get(f"{d} {c}") for d in datasets for c in COLUMNS.values()]
-        lines.append(f"| {row['setting']} | " + " | ".join("-" if v is None else f"{v:.4f}" for v in cells) + " |")
+        lines.append(f"| {row['setting']} | " + " | ".join("-" if pd.isna(v) else f"{v:.4f}" for v in cells) + " |")
     note = (
         "\nTest splits; one row per setting (its first seed). The majority row predicts the training set's most "
-        "frequent label on every dataset.\n"
+        "frequent label on every dataset. The published rows are FinGPT's weighted F1 on the full test splits of "
+        "models trained on all four datasets, copied from its README for scale, not run here.\n"
     )
     return "\n".join(lines) + "\n" + note

@@ -22,7 +22,8 @@ SEED = "train.seed"
 
 def setting_of(record: dict) -> str:
     axes = {k: v for k, v in record["run_info"]["axes"].items() if k != SEED}
-    return ", ".join(f"{k}={v}" for k, v in axes.items()) or "base"
+    # a base config as an axis is named by its file: the setting is that config
+    return ", ".join(Path(v).stem if k == "base" else f"{k}={v}" for k, v in axes.items()) or "base"
 
 
 def build_rows(

@@ -90,7 +90,7 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
     )
     parts = [
         f"<h1>{html.escape(sweep.name)}</h1>",
-        f'<p class="note">{len(rows)} setting(s) from {html.escape(str(sweep.base))}; rows sorted by validation '
+        f'<p class="note">{len(rows)} setting(s) from {html.escape(_bases(sweep))}; rows sorted by validation '
         f"{html.escape(sweep.select_metric)}. Test cells: mean ± std over seeds [first seed's bootstrap 95 % "
         f"interval]; p vs best: {html.escape(scoring.paired_test)} on the same test examples.</p>",
         table,
@@ -111,3 +111,8 @@ def _cell(row: dict, m: str) -> str:
     """'mean ± std' with the bootstrap interval on a second, quieter line (one long string wrapped in 4 lines)."""
     value, bracket, interval = cell(row, m).partition(" [")
     return html.escape(value) + (f'<br><span class="ci">[{html.escape(interval)}</span>' if bracket else "")
+
+
+def _bases(sweep: Sweep) -> str:
+    configs = sweep.axes.get("base")
+    return f"{len(configs)} configs (axis base)" if configs else str(sweep.base)

@@ -10,6 +10,10 @@ benchmark: [fpb, fiqa-sa, tfns, nwgi]   # optional: a FinGPT-style table of ever
 exclude:                                # optional: grid points not worth running (all keys given must match)
   - {adapter.method: lora_plus, train.seed: 3}
 
+`base` may also be an axis, a list of configs (`axes: {base: [configs/quickstart.yaml, configs/llm/x.yaml]}`), for
+a comparison of models that differ in more than one key (model, prompt, adapter and rate): each config is one
+setting, the overrides apply to all of them.
+
 Runs live in runs/<sweep>/runs/<run>/ and their results in runs/<sweep>/results/<run>.json. A run that
 already finished with the same resolved config is not run again, so a crashed or interrupted sweep
 continues where it stopped; a run that fails is recorded as failed and the sweep goes on.
@@ -67,20 +71,25 @@ def load_sweep(path: str | Path) -> Sweep:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
-    if "base" not in raw or not raw.get("axes"):
-        raise FintuneError(f"sweep file '{path}' needs `base` (a config) and `axes` (key: [values])")
-    for key, values in raw["axes"].items():
+    axes = raw.get("axes") or {}
+    if ("base" in raw) == ("base" in axes) or not axes:
+        raise FintuneError(
+            f"sweep file '{path}' needs `axes` (key: [values]) and `base` (a config), either as a key or as an axis"
+        )
+    for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise FintuneError(f"sweep file '{path}': axis '{key}' must be a non-empty list")
+    if "base" in axes:
+        axes = {**axes, "base": [str(_find_base(Path(b), path)) for b in axes["base"]]}
     select = raw.get("select") or {}
     if select.get("split", "validation") != "validation":
         raise FintuneError(f"sweep file '{path}': select.split must be validation (the test split chooses nothing)")
-    base = _find_base(Path(raw["base"]), path)
+    base = _find_base(Path(raw.get("base", axes.get("base", [""])[0])), path)
     sweep = Sweep(
         name=str(raw.get("name") or path.stem),
         base=base,
         overrides=dict(raw.get("overrides") or {}),
-        axes={str(k): list(v) for k, v in raw["axes"].items()},
+        axes={str(k): list(v) for k, v in axes.items()},
         select_metric=select.get("metric", ""),
         target_loss=raw.get("target_loss"),
         output_dir=Path(raw.get("output_dir", "runs")),
@@ -125,16 +134,18 @@ def grid(axes: dict[str, list]) -> list[dict]:
 
 
 def run_name(sweep_name: str, point: dict) -> str:
-    """e.g. fpb-methods_method-lora_seed-1: the sweep, then each axis' last key part and value."""
-    parts = [f"{key.split('.')[-1]}-{value}" for key, value in point.items()]
+    """e.g. fpb-methods_method-lora_seed-1: the sweep, then each axis' last key part and value (a base config by
+    its file name: fingpt-models_smollm2_lora_fpb)."""
+    parts = [Path(v).stem if k == "base" else f"{k.split('.')[-1]}-{v}" for k, v in point.items()]
     return "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in f"{sweep_name}_{'_'.join(parts)}")
 
 
 def _run_config(sweep: Sweep, point: dict) -> RunConfig:
-    if not sweep.base.is_file():
-        raise FintuneError(f"sweep base config '{sweep.base}' not found")
-    raw = yaml.safe_load(sweep.base.read_text(encoding="utf-8")) or {}
-    for key, value in {**sweep.overrides, **point}.items():
+    base = Path(point.get("base", sweep.base))
+    if not base.is_file():
+        raise FintuneError(f"sweep base config '{base}' not found")
+    raw = yaml.safe_load(base.read_text(encoding="utf-8")) or {}
+    for key, value in {**sweep.overrides, **{k: v for k, v in point.items() if k != "base"}}.items():
         apply_override(raw, f"{key}={json.dumps(value)}")
     raw["name"] = run_name(sweep.name, point)
     raw["output_dir"] = str(sweep.folder / "runs")

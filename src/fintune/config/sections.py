@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from fintune.config.section import Section
-from fintune.config.tasks import TASK_SECTIONS, SignalConfig, TrendConfig, WindowsConfig
+from fintune.config.tasks import TASK_SECTIONS, TASK_SOURCES, SignalConfig, TrendConfig, WindowsConfig
 
 Method = Literal["none", "lora", "lora_plus", "rslora", "dora", "pissa", "qlora", "full", "freeze"]
 ADAPTER_METHODS = ("lora", "lora_plus", "rslora", "dora", "pissa", "qlora")
@@ -17,8 +17,9 @@ FORECAST_BASELINES = ("naive_last", "naive_drift", "lstm")
 class DataConfig(Section):
     """Which examples a run reads and how they are split."""
 
-    source: str = "fpb"
-    """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file."""
+    source: str | list[str] = "fpb"
+    """A registered dataset name (`fintune data list`) or a path to a CSV/JSONL file; a list of labelled-text
+    datasets trains one model on the union of their training splits and tests on each one's own test split."""
     test_source: str | None = None
     """Optional separate test file for a path source; otherwise the test split is carved out."""
     text_column: str = "text"
@@ -40,7 +41,8 @@ class DataConfig(Section):
     max_train_samples: int | None = Field(None, ge=1)
     """Keep only the first N training examples (after shuffling with split_seed): quick experiments."""
     max_eval_samples: int | None = Field(None, ge=1)
-    """Keep only the first N validation and test examples. Numbers are then not comparable."""
+    """Keep N validation and N test examples: drawn with split_seed (per dataset for a list of datasets), or the
+    earliest N where the split is by time. Numbers are then not comparable with the full test split's."""
     trend: TrendConfig | None = None
     """Posts, prices, labels and time splits when source is `trend` (filled with the defaults then)."""
     windows: WindowsConfig | None = None
@@ -54,10 +56,29 @@ class DataConfig(Section):
         """A task's source without its section gets the section's defaults (filled in the input, before validation,
         so no validator rewrites a field afterwards)."""
         if isinstance(raw, dict):
-            section = TASK_SECTIONS.get(raw.get("source"))
+            source = raw.get("source")
+            if isinstance(source, list) and len(source) == 1:
+                source, raw = source[0], {**raw, "source": source[0]}  # a list of one is that dataset
+            section = TASK_SECTIONS.get(source) if isinstance(source, str) else None
             if section and raw.get(section) is None:
                 raw = {**raw, section: {}}
         return raw
+
+    @model_validator(mode="after")
+    def _check_union(self) -> DataConfig:
+        if not isinstance(self.source, list):
+            return self
+        task_sources = [s for s in self.source if any(s in names for names in TASK_SOURCES.values())]
+        if not self.source or task_sources:
+            raise ValueError(
+                "data.source as a list joins labelled-text datasets; "
+                f"{task_sources or 'an empty list'} cannot be joined"
+            )
+        if len(set(self.source)) != len(self.source):
+            raise ValueError(f"data.source lists a dataset twice: {self.source}")
+        if self.test_source:
+            raise ValueError("data.test_source does not apply to a list of datasets (each keeps its own test split)")
+        return self
 
 
 class ModelConfig(Section):

@@ -14,6 +14,7 @@ from fintune.data.signal import Teacher, load_signal_splits
 from fintune.data.splits import make_splits
 from fintune.data.stocknet import load_stocknet_splits
 from fintune.data.trend import load_trend_splits
+from fintune.data.union import union_splits
 from fintune.errors import FintuneError
 
 
@@ -62,6 +63,9 @@ def looks_like_path(source: str) -> bool:
 
 def load_splits(cfg: DataConfig, teacher: Teacher | None = None) -> LabeledSplits:
     """The labelled splits of `cfg.source`; `teacher` loads the run that labels `data.signal.label: teacher:<run>`."""
+    if isinstance(cfg.source, list):  # several datasets, one training set (data/union.py)
+        one = {"max_train_samples": None, "max_eval_samples": None}
+        return union_splits(cfg, lambda name: load_splits(cfg.model_copy(update={"source": name, **one})))
     if cfg.source == TREND:
         return load_trend_splits(cfg)
     if cfg.source == SIGNAL:

@@ -44,18 +44,25 @@ def make_splits(pool: pd.DataFrame, test: pd.DataFrame | None, cfg: DataConfig):
         pool, test_size=cfg.validation_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
     )
     test_keys = set(test["text"].map(normalise))
-    validation, stats["dropped_validation_in_test"] = _drop_keys(validation, test_keys)
-    train, stats["dropped_train_in_test"] = _drop_keys(train, test_keys)
-    train, stats["dropped_train_in_validation"] = _drop_keys(train, set(validation["text"].map(normalise)))
+    validation, stats["dropped_validation_in_test"] = drop_keys(validation, test_keys)
+    train, stats["dropped_train_in_test"] = drop_keys(train, test_keys)
+    train, stats["dropped_train_in_validation"] = drop_keys(train, set(validation["text"].map(normalise)))
     if cfg.max_train_samples is not None:
         train = train.iloc[: cfg.max_train_samples]
-    if cfg.max_eval_samples is not None:
-        validation = validation.iloc[: cfg.max_eval_samples]
-        test = test.iloc[: cfg.max_eval_samples]
+    validation = eval_subset(validation, cfg)
+    test = eval_subset(test, cfg)
     stats.update(n_train=len(train), n_validation=len(validation), n_test=len(test))
     return train.reset_index(drop=True), validation.reset_index(drop=True), test.reset_index(drop=True), stats
 
 
-def _drop_keys(frame: pd.DataFrame, keys: set[str]) -> tuple[pd.DataFrame, int]:
+def eval_subset(frame: pd.DataFrame, cfg: DataConfig) -> pd.DataFrame:
+    """`data.max_eval_samples` rows drawn with split_seed, in their order: a published test file can be sorted
+    (TFNS's first 40 rows share one label), so its first N rows would not stand for it."""
+    if cfg.max_eval_samples is None or len(frame) <= cfg.max_eval_samples:
+        return frame
+    return frame.sample(n=cfg.max_eval_samples, random_state=cfg.split_seed).sort_index()
+
+
+def drop_keys(frame: pd.DataFrame, keys: set[str]) -> tuple[pd.DataFrame, int]:
     hit = frame["text"].map(normalise).isin(keys)
     return frame[~hit], int(hit.sum())

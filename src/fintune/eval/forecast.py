@@ -1,9 +1,14 @@
 """The error metrics of predicted closes (forecasts are read back from text by inference/forecast_parse.py).
 
-Scores are on the close, over every predicted day: MAE, RMSE, MAPE (%), and directional accuracy of the
+Scores are on the close, over every predicted day: MAE, RMSE, MAPE (%), MASE, and directional accuracy of the
 first and last predicted day against the last known close, beside `up_share`, the share of those days that
 really went up (what 'always up' would score). A forecast of no change has no direction, so its
 directional accuracy is undefined (None), not zero.
+
+MASE (Hyndman & Koehler, 2006) divides each day's absolute error by its ticker's in-sample scale: the mean absolute
+one-day change of the close over the training period, i.e. the error of repeating yesterday's close there. It is
+comparable across tickers and price levels; naive_last scores about 1 one day ahead and more for later days, and a
+model is better than naive_last where its MASE is below naive_last's on the same days.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import pandas as pd
 
 def forecast_metrics(days: pd.DataFrame) -> dict:
     """Scores of a long frame with one row per (window, predicted day): `id, h, future, last_close,
-    actual_close, pred_close` (pred_close NaN where the day was not parsed)."""
+    actual_close, pred_close` (pred_close NaN where the day was not parsed) and, for MASE, `scale`."""
     known = days[days["pred_close"].notna()]
     err = known["pred_close"] - known["actual_close"]
     out = {
         "mae": _round(err.abs().mean()),
         "rmse": _round(np.sqrt((err**2).mean())),
         "mape": _round((err.abs() / known["actual_close"]).mean() * 100),
+        "mase": _round((err.abs() / known["scale"]).mean()) if "scale" in known else None,
         "directional_accuracy": _direction(known[known["h"] == 1]),
         "directional_accuracy_last": _direction(known[known["h"] == known["future"]]),
         # the base rate of direction: 'always up' scores this, so directional accuracy must beat it
@@ -32,6 +38,12 @@ def forecast_metrics(days: pd.DataFrame) -> dict:
         "mae_by_day": {int(h): _round(g.abs().mean()) for h, g in err.groupby(known["h"])},
     }
     return out
+
+
+def naive_scales(bars: dict[str, pd.DataFrame], before) -> dict[str, float]:
+    """MASE's scale per ticker: the mean absolute one-day change of the close on the bars before `before`."""
+    cut = pd.Timestamp(before, tz="UTC")
+    return {ticker: float(b.loc[b.index < cut, "close"].diff().abs().mean()) for ticker, b in bars.items()}
 
 
 def forecast_metrics_by_window(days: pd.DataFrame) -> dict:

@@ -17,16 +17,21 @@ from torch import nn
 from fintune.data.windows import future_bars, past_bars
 
 
-def days_frame(bars: dict[str, pd.DataFrame], windows: pd.DataFrame, predicted: np.ndarray | list) -> pd.DataFrame:
+def days_frame(
+    bars: dict[str, pd.DataFrame], windows: pd.DataFrame, predicted: np.ndarray | list, scales: dict[str, float]
+) -> pd.DataFrame:
     """The long form scored by `forecast_metrics`: one row per (window, future day); `predicted[i]` holds
-    window i's future closes (NaN where a day has no prediction)."""
+    window i's future closes (NaN where a day has no prediction); `scales` MASE's scale per ticker."""
     rows = []
     for (_, w), closes in zip(windows.iterrows(), predicted):
         past, future = past_bars(bars[w["ticker"]], w), future_bars(bars[w["ticker"]], w)
         last = float(past["close"].iloc[-1])
         for h, (date, actual) in enumerate(future["close"].items(), start=1):
-            rows.append((w["id"], w["ticker"], w["past"], w["future"], h, date, last, float(actual), closes[h - 1]))
-    columns = ["id", "ticker", "past", "future", "h", "date", "last_close", "actual_close", "pred_close"]
+            scale = scales[w["ticker"]]
+            rows.append(
+                (w["id"], w["ticker"], w["past"], w["future"], h, date, last, float(actual), closes[h - 1], scale)
+            )
+    columns = ["id", "ticker", "past", "future", "h", "date", "last_close", "actual_close", "pred_close", "scale"]
     return pd.DataFrame(rows, columns=columns)
 
 

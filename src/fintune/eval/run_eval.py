@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fintune.atomic import write_text
@@ -13,7 +14,7 @@ from fintune.data.registry import load_eval_set, load_splits
 from fintune.data.splits import normalise
 from fintune.errors import FintuneError
 from fintune.eval.benchmark_table import benchmark_frame, to_markdown
-from fintune.eval.classify import evaluate_split
+from fintune.eval.classify import scored_split
 from fintune.eval.data_check import check_data
 from fintune.eval.metrics import classification_metrics
 from fintune.inference.predictor import Predictor
@@ -102,9 +103,14 @@ def _eval_set(predictor: Predictor, own: LabeledSplits, data: str | None, split:
 
 
 def _score(predictor: Predictor, own: LabeledSplits, frame: pd.DataFrame) -> dict:
-    labels = predictor.labels
-    block, probs = evaluate_split(predictor.predict_proba, frame, labels)
-    train_keys = set(own.train["text"].map(normalise))
+    return benchmark_block(frame, predictor.predict_proba(list(frame["text"])), own.train, predictor.labels)
+
+
+def benchmark_block(frame: pd.DataFrame, probs: np.ndarray, train: pd.DataFrame, labels: list[str]) -> dict:
+    """One dataset's block under `evals`: metrics of `probs` on `frame`, its overlap with `train` (and the metrics
+    without those rows), and the majority class of `train` on the same rows."""
+    block = scored_split(frame, probs, labels)
+    train_keys = set(train["text"].map(normalise))
     seen = frame["text"].map(normalise).isin(train_keys).to_numpy()
     block["overlap_with_train"] = int(seen.sum())
     if seen.any() and (~seen).any():
@@ -112,7 +118,7 @@ def _score(predictor: Predictor, own: LabeledSplits, frame: pd.DataFrame) -> dic
         block["unseen_only"] = classification_metrics(
             list(frame["label"].to_numpy()[unseen]), [labels[i] for i in probs[unseen].argmax(axis=1)], labels
         )
-    top = own.train["label"].value_counts().idxmax()
+    top = train["label"].value_counts().idxmax()
     block["baselines"] = {"majority": classification_metrics(list(frame["label"]), [top] * len(frame), labels)}
     return block
 

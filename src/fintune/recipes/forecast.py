@@ -15,7 +15,7 @@ import pandas as pd
 from fintune.config import RunConfig
 from fintune.data.prompts import ChatFormat, PromptTemplate
 from fintune.data.windows import WindowSplits, future_bars, load_window_splits, past_bars
-from fintune.eval.forecast import forecast_metrics, forecast_metrics_by_window
+from fintune.eval.forecast import forecast_metrics, forecast_metrics_by_window, naive_scales
 from fintune.eval.forecast_baselines import FORECAST_BASELINES, days_frame
 from fintune.eval.forecast_generate import answer_loss, generate_forecasts, predicted_closes, window_messages
 from fintune.recipes.pieces import RunOptions, finish_run, load_model, open_run, setup_run, summary_blocks, train
@@ -56,7 +56,8 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
     metrics: dict = {"validation": {"loss": round(answer_loss(model.module, val_data, cfg.eval.batch_size), 6)}}
     if with_test:
         texts, parsed = generate_forecasts(model.module, model.tokenizer, splits, splits.test, cfg, chat)
-        model_days = days_frame(splits.bars, splits.test, predicted_closes(splits, splits.test, parsed))
+        scales = naive_scales(splits.bars, cfg.data.windows.validation_start)
+        model_days = days_frame(splits.bars, splits.test, predicted_closes(splits, splits.test, parsed), scales)
         metrics["test"] = {**_block(model_days), **_parse_counts(parsed)}
         metrics["baselines"] = {}
         predictions = model_days.rename(columns={"pred_close": "pred_close_model"})
@@ -66,6 +67,7 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
                 splits.bars,
                 splits.test,
                 FORECAST_BASELINES[name](splits.bars, splits.train, splits.validation, splits.test),
+                scales,
             )
             metrics["baselines"][name] = _block(days)
             # the same days the model's numbers are over: a model that parsed some days only is compared there

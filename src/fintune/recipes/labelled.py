@@ -19,11 +19,14 @@ from fintune.config import RunConfig
 from fintune.data import load_splits
 from fintune.data.dataset import LabeledSplits
 from fintune.data.prompts import PromptTemplate
+from fintune.data.union import DATASET_COLUMN
 from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
+from fintune.eval.benchmark_table import benchmark_frame, print_benchmark
 from fintune.eval.calibration import calibration_report
 from fintune.eval.classify import evaluate_split, predictions_frame
 from fintune.eval.generate import generate_and_parse
+from fintune.eval.run_eval import benchmark_block
 from fintune.eval.threshold import decide, ranking_scores
 from fintune.inference.calibration import content_free_prior
 from fintune.inference.predictor import Predictor
@@ -144,8 +147,19 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
     if model.kind == "causal" and cfg.eval.generate:
         metrics["test_generate"] = generate_and_parse(model.module, model.tokenizer, splits.test, labels, cfg)
     metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
+    if DATASET_COLUMN in splits.test.columns:  # several datasets: each one's own test split, as `fintune eval` does
+        metrics["evals"] = _per_dataset(splits, test_probs)
     cut = metrics.get("threshold", {}).get("cut")
     return Evaluated(metrics, test_probs, predictions_frame(splits.test, test_probs, labels, cut))
+
+
+def _per_dataset(splits: LabeledSplits, test_probs: np.ndarray) -> dict:
+    """`evals` blocks `<dataset>/test` from the union's test probabilities (no second pass over the rows)."""
+    blocks = {}
+    for name in dict.fromkeys(splits.test[DATASET_COLUMN]):
+        mask = (splits.test[DATASET_COLUMN] == name).to_numpy()
+        blocks[f"{name}/test"] = benchmark_block(splits.test[mask], test_probs[mask], splits.train, splits.labels)
+    return blocks
 
 
 def write(job: LabelledRun, done: Evaluated, state: LoopState, with_test: bool, more_plots=None) -> Path:
@@ -193,6 +207,9 @@ def write(job: LabelledRun, done: Evaluated, state: LoopState, with_test: bool, 
         print_results(metrics, job.run.label, f"{cfg.name} on {splits.name} test (n={metrics['test']['n']}){subset}")
         if positive_class_line(metrics):
             print(positive_class_line(metrics))
+        if "evals" in metrics:
+            table = benchmark_frame(list(metrics["evals"].items()), job.run.label)
+            print_benchmark(table, f"{cfg.name}: each dataset's own test split")
     return final
 
 

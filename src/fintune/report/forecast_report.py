@@ -16,6 +16,7 @@ COLUMNS = [
     ("mae", "MAE"),
     ("rmse", "RMSE"),
     ("mape", "MAPE %"),
+    ("mase", "MASE"),
     ("directional_accuracy", "dir. acc. day 1"),
     ("directional_accuracy_last", "dir. acc. last day"),
     ("up_share", "up share day 1"),
