@@ -12,6 +12,7 @@ import yaml
 
 from fintune.compare.convergence import time_to_val_target, val_target
 from fintune.compare.sweep import grid, load_sweep
+from fintune.errors import FintuneError
 from fintune.eval.significance import mcnemar_p
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,3 +168,70 @@ def test_a_sweep_that_selects_on_test_is_refused(tmp_path, tiny_overrides):
     path.write_text(yaml.safe_dump(raw))
     res = _run("compare", path, "--dry-run")
     assert res.returncode == 2 and "select.split must be validation" in res.stderr
+
+
+def test_base_as_an_axis_makes_each_config_a_setting(tmp_path):
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "models",
+                "axes": {
+                    "base": [str(ROOT / "configs/quickstart.yaml"), str(ROOT / "configs/llm/smollm2_lora_fpb.yaml")]
+                },
+                "overrides": {"data.source": ["fpb", "tfns"], "train.epochs": 1},
+                "output_dir": str(tmp_path / "runs"),
+            }
+        )
+    )
+    runs = load_sweep(path).runs
+    assert [cfg.name for _, cfg in runs] == ["models_quickstart", "models_smollm2_lora_fpb"]
+    assert [cfg.model.path for _, cfg in runs] == ["minilm", "smollm2"]
+    assert all(cfg.data.source == ["fpb", "tfns"] and cfg.train.epochs == 1 for _, cfg in runs)
+    both = yaml.safe_load(path.read_text()) | {"base": str(ROOT / "configs/quickstart.yaml")}
+    path.write_text(yaml.safe_dump(both))
+    with pytest.raises(FintuneError, match="either as a key or as an axis"):
+        load_sweep(path)
+
+
+def _record(method: str, rate: float, validation: float, val_curve: list) -> dict:
+    return {
+        "run_info": {
+            "status": "finished",
+            "run_dir": f"runs/{method}-{rate}",
+            "axes": {"adapter.method": method, "train.learning_rate": rate},
+        },
+        "metrics": {"test": {"accuracy": 0.5}, "validation": {"f1_macro": validation}},
+        "train_info": {"losses": [], "val_curve": val_curve, "runtime_s": 10.0},
+    }
+
+
+def test_each_method_is_timed_at_its_own_rate_chosen_on_validation():
+    import dataclasses
+
+    from fintune.compare import leaderboard
+    from fintune.compare.scoring import CLASSIFICATION
+
+    scoring = dataclasses.replace(CLASSIFICATION, paired_p=lambda *runs: None)  # no predictions to pair here
+    records = [
+        _record("lora", 1e-3, 0.60, [(40, 4.0, 0.30), (80, 8.0, 0.20)]),
+        _record("lora", 5e-4, 0.55, [(40, 4.0, 0.40), (80, 8.0, 0.35)]),
+        _record("lora_plus", 2e-4, 0.58, [(40, 4.0, 0.25), (80, 8.0, 0.24)]),
+        # LoRA+ at a rate too high for it: diverged, the worst validation; must not set the common target
+        _record("lora_plus", 1e-3, 0.10, [(40, 4.0, 0.90), (80, 8.0, 1.20)]),
+        _record("none", 5e-4, 0.30, []),  # zero-shot: no curve, not timed, and no reason to time nobody
+    ]
+    rows = leaderboard.build_rows(records, "f1_macro", scoring, tuned=("train.learning_rate",))
+    chosen = {r["setting"] for r in rows if r["tuned_choice"]}
+    assert chosen == {
+        "adapter.method=lora, train.learning_rate=0.001",
+        "adapter.method=lora_plus, train.learning_rate=0.0002",
+        "adapter.method=none, train.learning_rate=0.0005",
+    }
+    timed = {r["setting"]: r for r in rows if r.get("val_target_loss") is not None}
+    assert set(timed) == chosen - {"adapter.method=none, train.learning_rate=0.0005"}
+    # the target is the worse of the two chosen methods' best losses (0.24), which both reach
+    assert all(r["val_target_loss"] == pytest.approx(0.24) for r in timed.values())
+    assert timed["adapter.method=lora_plus, train.learning_rate=0.0002"]["steps_to_val_target"] == 80
+    assert timed["adapter.method=lora, train.learning_rate=0.001"]["steps_to_val_target"] == 80
+    assert "Chosen on validation for each setting" in leaderboard.markdown(rows, None, scoring)

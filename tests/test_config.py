@@ -82,3 +82,13 @@ def test_task_and_source_must_agree(overrides, message):
     with pytest.raises(FintuneError, match=message) as error:
         load_config(ROOT / "configs/quickstart.yaml", overrides)
     assert "got {" not in str(error.value)  # one line naming the keys, not the whole config echoed back
+
+
+def test_trend_and_signal_ask_their_own_question_unless_the_config_asks_another():
+    trend = load_config(ROOT / "configs/trend/reddit_btc_1d_smollm2.yaml")
+    assert "How will the price" in trend.prompt.instruction
+    assert "sentiment" in load_config(ROOT / "configs/quickstart.yaml").prompt.instruction
+    signal = load_config(ROOT / "configs/signal/gold_future_info.yaml")
+    assert "investment signal" in signal.prompt.instruction
+    own = load_config(ROOT / "configs/trend/reddit_btc_1d.yaml", ["prompt.instruction=Up or down? {choices}"])
+    assert own.prompt.instruction == "Up or down? {choices}"

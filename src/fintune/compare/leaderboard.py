@@ -27,8 +27,15 @@ def setting_of(record: dict) -> str:
 
 
 def build_rows(
-    records: list[dict], select_metric: str, scoring: Scoring, target_loss: float | None = None
+    records: list[dict],
+    select_metric: str,
+    scoring: Scoring,
+    target_loss: float | None = None,
+    tuned: tuple[str, ...] = (),
 ) -> list[dict]:
+    """One row per setting, best validation first. With `tuned` axes (e.g. train.learning_rate), each setting's
+    best value of those axes on validation is marked `tuned_choice`, and only those rows are timed to a common
+    loss: a method is compared at its own best rate, not at a rate another method needs."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for record in records:
         if record["run_info"]["status"] == "finished":
@@ -54,8 +61,19 @@ def build_rows(
     rows.sort(key=lambda r: r["validation"], reverse=scoring.better_first(select_metric))
     if rows:
         _paired_tests(rows, scoring)
-        _convergence(rows, groups, target_loss)
+        _mark_tuned(rows, groups, tuned)
+        _convergence([r for r in rows if r["tuned_choice"]], groups, target_loss)
     return rows
+
+
+def _mark_tuned(rows: list[dict], groups: dict[str, list[dict]], tuned: tuple[str, ...]) -> None:
+    """rows are sorted best first, so the first row of each family (the axes but the tuned ones) is its choice."""
+    seen = set()
+    for row in rows:
+        axes = groups[row["setting"]][0]["run_info"]["axes"]
+        family = json.dumps({k: v for k, v in axes.items() if k not in tuned and k != SEED}, sort_keys=True)
+        row["tuned_choice"] = family not in seen
+        seen.add(family)
 
 
 def _paired_tests(rows: list[dict], scoring: Scoring) -> None:
@@ -66,6 +84,8 @@ def _paired_tests(rows: list[dict], scoring: Scoring) -> None:
 
 
 def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float | None = None) -> None:
+    """Steps and seconds of each row's first seed to the common training (and validation) loss of `rows`."""
+    groups = {r["setting"]: groups[r["setting"]] for r in rows}
     curves = {s: smoothed(g[0]["train_info"]["losses"])[1] for s, g in groups.items()}
     target = target if target is not None else common_target(curves)
     for row in rows:
@@ -73,10 +93,12 @@ def _convergence(rows: list[dict], groups: dict[str, list[dict]], target: float 
         timed = time_to_target(first["losses"], first.get("runtime_s") or 0.0, target) if target else {}
         row["target_loss"] = target
         row["steps_to_target"], row["seconds_to_target"] = timed.get("steps"), timed.get("seconds")
+    # settings that trained (a zero-shot one has no curve) and measured a curve with eval_steps, not epoch ends only
     val_curves = {s: g[0]["train_info"].get("val_curve") or [] for s, g in groups.items()}
-    if all(len(c) > 1 for c in val_curves.values()):  # eval_steps gave a curve, not just epoch ends
+    val_curves = {s: c for s, c in val_curves.items() if c}
+    if val_curves and all(len(c) > 1 for c in val_curves.values()):
         val = val_target(list(val_curves.values()))
-        for row in rows:
+        for row in (r for r in rows if r["setting"] in val_curves):
             timed = time_to_val_target(val_curves[row["setting"]], val)
             row["val_target_loss"] = val
             row["steps_to_val_target"], row["seconds_to_val_target"] = timed["steps"], timed["seconds"]
@@ -156,6 +178,9 @@ def markdown(rows: list[dict], majority: dict | None, scoring: Scoring) -> str:
         f"in brackets the first seed's bootstrap 95 % interval. p vs best: {scoring.paired_test} of the first seeds'",
         "test predictions against the best row's.",
     ]
+    tuned = [r for r in rows if r.get("tuned_choice")]
+    if len(tuned) < len(rows):
+        notes += ["", "Chosen on validation for each setting (timed below): " + "; ".join(r["setting"] for r in tuned)]
     timed = [r for r in rows if r.get("target_loss") is not None]
     if timed:
         notes += ["", f"Training loss to {timed[0]['target_loss']:.4f} (smoothed over 20 steps):", ""]

@@ -29,7 +29,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     folder = sweep.folder
     failed = [r["run_info"]["name"] for r in records if r["run_info"]["status"] != "finished"]
     scoring = sweep.scoring
-    rows = build_rows(records, sweep.select_metric, scoring, sweep.target_loss)
+    rows = build_rows(records, sweep.select_metric, scoring, sweep.target_loss, sweep.tune)
     if not rows:
         raise FintuneError(f"sweep '{sweep.name}': no run finished ({len(failed)} failed); see {folder / 'results'}")
     majority = baseline_row(records, scoring)
@@ -52,7 +52,11 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     plots = [
         metric_bars(drawn, main, out / f"{main}.png"),
         metric_bars([r for r in rows if r.get(second) is not None], second, out / f"{second}.png"),
-        loss_curves(first, rows[0].get("target_loss"), out / "loss_curves.png"),
+        loss_curves(
+            {r["setting"]: first[r["setting"]] for r in rows if r["tuned_choice"]},
+            next((r["target_loss"] for r in rows if r["tuned_choice"]), None),
+            out / "loss_curves.png",
+        ),
         *([confusion_matrices(first, out / "confusion_matrices.png")] if scoring.plots_confusion else []),
         tradeoff(costed, first_metric, "trainable_params", "trainable parameters", cost_of("params"), log_x=True),
         tradeoff(costed, first_metric, "train_s", "training seconds", cost_of("time")),

@@ -7,6 +7,7 @@ axes:                             # every combination is one run
   train.seed: [1, 2, 3]
 select: {metric: f1_weighted, split: validation}
 benchmark: [fpb, fiqa-sa, tfns, nwgi]   # optional: a FinGPT-style table of every setting on these test splits
+tune: [train.learning_rate]             # optional: axes chosen on validation per setting; only the choices are timed
 exclude:                                # optional: grid points not worth running (all keys given must match)
   - {adapter.method: lora_plus, train.seed: 3}
 
@@ -51,6 +52,8 @@ class Sweep:
     output_dir: Path = Path("runs")
     benchmark: list[str] = field(default_factory=list)
     """Datasets for the FinGPT-style table (test splits); empty: no table."""
+    tune: tuple[str, ...] = ()
+    """Axes chosen on validation per setting (e.g. train.learning_rate): only each setting's choice is timed."""
     runs: list[tuple[dict, RunConfig]] = field(default_factory=list)
 
     @property
@@ -67,7 +70,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not path.is_file():
         raise FintuneError(f"sweep file '{path}' not found")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark", "exclude"}
+    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark", "exclude", "tune"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
@@ -94,7 +97,11 @@ def load_sweep(path: str | Path) -> Sweep:
         target_loss=raw.get("target_loss"),
         output_dir=Path(raw.get("output_dir", "runs")),
         benchmark=_benchmark_names(raw.get("benchmark"), path),
+        tune=tuple(raw.get("tune") or ()),
     )
+    wrong = [key for key in sweep.tune if key not in axes or key in ("base", "train.seed")]
+    if wrong:
+        raise FintuneError(f"sweep file '{path}': tune {wrong} must name axes other than base and train.seed")
     exclude = raw.get("exclude") or []
     if not isinstance(exclude, list) or not all(isinstance(e, dict) and e for e in exclude):
         raise FintuneError(f"sweep file '{path}': exclude must be a list of {{axis: value}} mappings")

@@ -24,7 +24,7 @@ from fintune.config.sections import (
     TrackingConfig,
     TrainConfig,
 )
-from fintune.config.tasks import TASK_SOURCES, Task, infer_task, task_note
+from fintune.config.tasks import TASK_INSTRUCTIONS, TASK_SOURCES, Task, infer_task, task_note
 from fintune.errors import FintuneError
 
 log = logging.getLogger("fintune")
@@ -69,6 +69,9 @@ class RunConfig(Section):
         section = raw.get("eval") if isinstance(raw.get("eval"), dict) else {}
         if raw["task"] == "forecast" and "baselines" not in section:
             raw["eval"] = {**section, "baselines": list(FORECAST_BASELINES)}
+        prompt = raw.get("prompt") if isinstance(raw.get("prompt"), dict) else {}
+        if raw["task"] in TASK_INSTRUCTIONS and "instruction" not in prompt:
+            raw["prompt"] = {**prompt, "instruction": TASK_INSTRUCTIONS[raw["task"]]}
         return raw
 
     @model_validator(mode="after")

@@ -172,7 +172,8 @@ class PromptConfig(Section):
     """How a causal LM is asked (FinGPT's sentiment prompt by default, so numbers are comparable)."""
 
     instruction: str = "What is the sentiment of this news? Please choose an answer from {{{choices}}}."
-    """{choices} becomes the labels joined by '/'."""
+    """{choices} becomes the labels joined by '/'. FinGPT's sentiment question by default; `task: trend` and
+    `task: signal` get their own question instead (config/tasks.py, TASK_INSTRUCTIONS)."""
     template: str = "Instruction: {instruction}\nInput: {input}\nAnswer: "
     """The prompt without a chat template (FinGPT's): {instruction} and {input} (the text) are filled in."""
     chat_template: Literal["auto", "always", "never"] = "auto"

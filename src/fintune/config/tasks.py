@@ -22,6 +22,15 @@ TASK_SECTIONS = {"trend": "trend", "windows": "windows", "signal": "signal"}
 """data.source -> the data.<section> holding its settings, filled with defaults when absent."""
 
 
+TASK_INSTRUCTIONS = {
+    "trend": "How will the price of the asset this post is about move next? "
+    "Please choose an answer from {{{choices}}}.",
+    "signal": "Is this news an investment signal: significant news whose effect on prices lasts beyond the day? "
+    "Please choose an answer from {{{choices}}}.",
+}
+"""A causal LM's question when the config gives no `prompt.instruction` (the default asks for news sentiment)."""
+
+
 def infer_task(source: object) -> str:
     """The task of a config written before `task:` existed, from its data.source (the only place this is guessed)."""
     for task, sources in TASK_SOURCES.items():

@@ -85,6 +85,11 @@ def prepare(cfg: RunConfig, options: RunOptions, removed: Callable[[dict], str])
         + removed(st)
     )
     model = load_model(run, splits.labels)
+    if model.kind == "causal" and cfg.train.class_weights:
+        raise FintuneError(
+            "train.class_weights weighs a classifier head's loss; a causal LM's loss is over answer tokens: "
+            "set it false (a decision threshold chosen on validation, eval.threshold, handles a rare class)"
+        )
     probs_of = probability_fn(model.kind, model.module, model.tokenizer, cfg, splits.labels)
     open_run(run)
     return LabelledRun(run, splits, model, probs_of)
