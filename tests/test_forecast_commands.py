@@ -84,11 +84,11 @@ def test_compare_ranks_forecasters_by_validation_loss_beside_naive_last(window_o
     assert res.returncode == 0, res.stderr[-3000:]
     folder = tmp_path / "sweeps" / "lr"
     board = (folder / "leaderboard.md").read_text()
-    assert "| setting | seeds | validation | mae | rmse | mape | directional_accuracy |" in board
+    assert "| setting | seeds | validation | mae | rmse | mape | directional_accuracy | mase |" in board
     assert "baseline: naive_last" in board and "Wilcoxon" in board
     results = [json.loads(p.read_text()) for p in sorted((folder / "results").glob("*.json"))]
     losses = {r["run_info"]["axes"]["train.learning_rate"]: r["metrics"]["validation"]["loss"] for r in results}
     best = json.loads((folder / "best.json").read_text())
     assert best["chosen_by"].startswith("validation loss")
     assert best["setting"] == f"train.learning_rate={min(losses, key=losses.get)}"  # lowest loss wins
-    assert set(best["test"]) == {"mae", "rmse", "mape", "directional_accuracy"}
+    assert set(best["test"]) == {"mae", "rmse", "mape", "directional_accuracy", "mase"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs/forecast/tw_2330_windows.yaml"
@@ -74,6 +75,7 @@ def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny
         assert set(block["by_window"]) == {"all", "3->2", "5->3"}
     lstm, naive = metrics["baselines"]["lstm"], metrics["baselines"]["naive_last"]
     assert lstm["n"] == naive["n"] > 0 and naive["directional_accuracy"] is None and lstm["mae"] > 0
+    assert naive["mase"] > 0 and lstm["mase"] / naive["mase"] == pytest.approx(lstm["mae"] / naive["mae"], rel=1e-4)
     test = metrics["test"]
     assert test["days_expected"] == naive["n"] and test["parsed_share"] == round(test["n"] / naive["n"], 6)
     predictions = pd.read_csv(run / "predictions.csv")

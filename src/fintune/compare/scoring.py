@@ -73,8 +73,8 @@ CLASSIFICATION = Scoring(
     paired_p=mcnemar_of_runs,
 )
 FORECASTING = Scoring(
-    metrics=("mae", "rmse", "mape", "directional_accuracy"),
-    lower_better=frozenset({"mae", "rmse", "mape", "loss"}),
+    metrics=("mae", "rmse", "mape", "directional_accuracy", "mase"),
+    lower_better=frozenset({"mae", "rmse", "mape", "mase", "loss"}),
     default_select="loss",
     baseline="naive_last",
     paired_test="Wilcoxon signed-rank test of absolute close errors",
