@@ -45,9 +45,10 @@ def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder:
             row |= {f"{_short(name)} {COLUMNS[m]}": block[m] for m in COLUMNS}
             majority |= {f"{_short(name)} {COLUMNS[m]}": block["baselines"][MAJORITY][m] for m in COLUMNS}
         rows.append(row)
-    published = [
+    published = [  # only where the table has one of FinGPT's datasets
         {"setting": setting, **{f"{d} {COLUMNS['f1_weighted']}": wf1 for d, wf1 in scores.items() if d in datasets}}
         for setting, scores in PUBLISHED.items()
+        if set(scores) & set(datasets)
     ]
     frame = pd.DataFrame([*rows, majority, *published])
     frame.to_csv(folder / "fingpt_table.csv", index=False)
@@ -81,7 +82,13 @@ def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
         lines.append(f"| {row['setting']} | " + " | ".join("-" if pd.isna(v) else f"{v:.4f}" for v in cells) + " |")
     note = (
         "\nTest splits; one row per setting (its first seed). The majority row predicts the training set's most "
-        "frequent label on every dataset. The published rows are FinGPT's weighted F1 on the full test splits of "
-        "models trained on all four datasets, copied from its README for scale, not run here.\n"
+        "frequent label on every dataset."
+        + (
+            " The published rows are FinGPT's weighted F1 on the full test splits of models trained on all four "
+            "datasets, copied from its README for scale, not run here."
+            if set(datasets) & {d for scores in PUBLISHED.values() for d in scores}
+            else ""
+        )
+        + "\n"
     )
     return "\n".join(lines) + "\n" + note
