@@ -235,3 +235,20 @@ def test_each_method_is_timed_at_its_own_rate_chosen_on_validation():
     assert timed["adapter.method=lora_plus, train.learning_rate=0.0002"]["steps_to_val_target"] == 80
     assert timed["adapter.method=lora, train.learning_rate=0.001"]["steps_to_val_target"] == 80
     assert "Chosen on validation for each setting" in leaderboard.markdown(rows, None, scoring)
+
+
+def test_the_verdict_says_beyond_or_within_the_interval():
+    from fintune.compare.scoring import CLASSIFICATION
+    from fintune.compare.verdict import versus_baselines
+
+    test = {"mcc": 0.20, "ci95": {"mcc": [0.05, 0.35]}}
+    baselines = {"majority": {"mcc": 0.0}, "momentum": {"mcc": 0.10}, "tfidf_lr": {"mcc": 0.30}}
+    record = {"run_info": {"run_dir": "r"}, "metrics": {"test": test, "baselines": baselines}}
+    out = versus_baselines({"setting": "s", "runs": ["r"]}, [record], "mcc", CLASSIFICATION)
+    relations = {name: b["relation"] for name, b in out["baselines"].items()}
+    assert relations == {
+        "majority": "beaten beyond the interval",
+        "momentum": "beaten within the interval",
+        "tfidf_lr": "not beaten",
+    }
+    assert "beats majority beyond its interval, not the rest" in out["sentence"]

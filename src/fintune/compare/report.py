@@ -21,6 +21,7 @@ from fintune.compare.leaderboard import (
 from fintune.compare.plots import confusion_matrices, loss_curves, metric_bars, tradeoff
 from fintune.compare.scoring import Scoring
 from fintune.compare.sweep import Sweep
+from fintune.compare.verdict import versus_baselines
 from fintune.errors import FintuneError
 from fintune.report.html import img_tag, write_page
 
@@ -35,7 +36,10 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     majority = baseline_row(records, scoring)
     write_tables(folder, rows, majority, scoring)
     best = best_record(rows, sweep.select_metric, scoring)
+    best["vs_baselines"] = versus_baselines(rows[0], records, sweep.select_metric, scoring)
     write_best(folder, best)
+    with open(folder / "leaderboard.md", "a", encoding="utf-8") as f:
+        f.write(f"\n{best['vs_baselines']['sentence']}\n")
     first = {}
     for record in records:
         if record["run_info"]["status"] == "finished":
@@ -66,6 +70,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     say(markdown(rows, majority, scoring))
     if "verdict" in best:
         say(best["verdict"])
+    say(best["vs_baselines"]["sentence"])
     if failed:
         say(f"{len(failed)} run(s) failed: {', '.join(failed)} (details in {folder / 'results'})")
     say(f"leaderboard: {folder / 'leaderboard.html'}; best: {folder / 'best.json'}")
@@ -98,6 +103,7 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
         f"{html.escape(sweep.select_metric)}. Test cells: mean ± std over seeds [first seed's bootstrap 95 % "
         f"interval]; p vs best: {html.escape(scoring.paired_test)} on the same test examples.</p>",
         table,
+        f"<p><b>{html.escape(best['vs_baselines']['sentence'])}</b></p>",
         f"<h2>Best</h2><pre>{html.escape(json.dumps(best, indent=2))}</pre>",
         *(
             ["<h2>FinGPT-style benchmark (test splits)</h2>", fingpt.to_html(index=False, float_format="%.4f")]

@@ -29,6 +29,8 @@ class Scoring:
     """How `p vs best` is computed, for the table notes."""
     paired_p: Callable[[str, str], float | None]
     """(run dir, run dir) -> two-sided p-value on the test examples both runs predicted."""
+    headline: str = "f1_weighted"
+    """The test metric of the verdict against the baselines when the selection metric is not a test metric."""
     plots_confusion: bool = True
 
     def better_first(self, metric: str) -> bool:
@@ -79,6 +81,7 @@ FORECASTING = Scoring(
     baseline="naive_last",
     paired_test="Wilcoxon signed-rank test of absolute close errors",
     paired_p=wilcoxon_of_runs,
+    headline="mase",
     plots_confusion=False,
 )
 SCORINGS = {"classify": CLASSIFICATION, "trend": CLASSIFICATION, "signal": CLASSIFICATION, "forecast": FORECASTING}
