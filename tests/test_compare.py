@@ -252,3 +252,19 @@ def test_the_verdict_says_beyond_or_within_the_interval():
         "tfidf_lr": "not beaten",
     }
     assert "beats majority beyond its interval, not the rest" in out["sentence"]
+
+
+def test_trend_sweeps_get_every_settings_backtest_beside_one_buy_and_hold(tmp_path):
+    from fintune.compare.backtests import backtest_table
+
+    def backtest(total: float) -> dict:
+        strategy = {"total_return": total, "sharpe": 1.0, "max_drawdown": -0.1, "hit_rate": 0.5}
+        hold = {"total_return": -0.2, "sharpe": -1.0, "max_drawdown": -0.3}
+        return {"strategy_long_flat": strategy, "strategy_long_short": strategy, "buy_and_hold": hold}
+
+    first = {name: {"metrics": {"backtest": backtest(total)}} for name, total in (("a", 0.1), ("b", 0.3))}
+    frame = backtest_table(first | {"encoder": {"metrics": {}}}, tmp_path)
+    assert list(frame["setting"]) == ["a", "a", "b", "b", "buy and hold"]
+    assert frame["total_return"].tolist() == [0.1, 0.1, 0.3, 0.3, -0.2]
+    assert "| buy and hold |  | -0.2000 |" in (tmp_path / "backtests.md").read_text()
+    assert backtest_table({"x": {"metrics": {}}}, tmp_path / "none") is None

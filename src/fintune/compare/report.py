@@ -6,6 +6,7 @@ import html
 import json
 from pathlib import Path
 
+from fintune.compare.backtests import backtest_table
 from fintune.compare.fingpt_table import fingpt_table
 from fintune.compare.leaderboard import (
     baseline_row,
@@ -66,7 +67,8 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
         tradeoff(costed, first_metric, "train_s", "training seconds", cost_of("time")),
     ]
     fingpt = fingpt_table(first, sweep.benchmark, folder, say) if sweep.benchmark else None
-    _html(folder, sweep, scoring, rows, majority, best, plots, failed, fingpt)
+    backtests = backtest_table(first, folder)
+    _html(folder, sweep, scoring, rows, majority, best, plots, failed, fingpt, backtests)
     say(markdown(rows, majority, scoring))
     if "verdict" in best:
         say(best["verdict"])
@@ -77,7 +79,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     return folder
 
 
-def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, plots, failed, fingpt) -> None:
+def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, plots, failed, fingpt, backtests) -> None:
     metrics = scoring.metrics
     head = "".join(f"<th>{m}</th>" for m in metrics)
     body = []
@@ -108,6 +110,11 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
         *(
             ["<h2>FinGPT-style benchmark (test splits)</h2>", fingpt.to_html(index=False, float_format="%.4f")]
             if fingpt is not None
+            else []
+        ),
+        *(
+            ["<h2>Backtests (test period)</h2>", backtests.to_html(index=False, float_format="%.4f", na_rep="-")]
+            if backtests is not None
             else []
         ),
         *([f'<p class="note">failed: {html.escape(", ".join(failed))}</p>'] if failed else []),

@@ -232,5 +232,7 @@ def result_record(cfg: RunConfig, point: dict) -> dict:
             "losses": json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else [],
         },
         "meta_info": {"config": cfg.model_dump(mode="json"), **metrics.get("meta", {})},
-        "metrics": {k: metrics[k] for k in ("test", "validation", "baselines", "threshold") if k in metrics},
+        "metrics": {
+            k: metrics[k] for k in ("test", "validation", "baselines", "threshold", "backtest") if k in metrics
+        },
     }
