@@ -56,6 +56,7 @@ def build_rows(
         info = [r["train_info"] for r in runs]
         row["trainable_params"] = info[0].get("trainable_params")
         row["train_s"] = float(np.mean([i.get("runtime_s") or 0 for i in info]))
+        row["wall_s"] = float(np.mean([i.get("wall_s") or 0 for i in info]))  # the whole run, evaluation included
         row["peak_rss_mb"] = float(np.max([i.get("peak_rss_mb") or 0 for i in info]))
         rows.append(row)
     rows.sort(key=lambda r: r["validation"], reverse=scoring.better_first(select_metric))
@@ -161,17 +162,23 @@ def peak_mib(row: dict) -> str:
 
 def markdown(rows: list[dict], majority: dict | None, scoring: Scoring) -> str:
     metrics = scoring.metrics
-    head = "| setting | seeds | validation | " + " | ".join(metrics) + " | p vs best | trainable | train s | peak MiB |"
-    lines = [head, "|" + "---|" * (len(metrics) + 7)]
+    head = (
+        "| setting | seeds | validation | "
+        + " | ".join(metrics)
+        + " | p vs best | trainable | train s | wall s | peak MiB |"
+    )
+    lines = [head, "|" + "---|" * (len(metrics) + 8)]
     for row in rows:
         p = "-" if row.get("p_vs_best") is None else f"{row['p_vs_best']:.3g}"
         cells = " | ".join(cell(row, m) for m in metrics)
         lines.append(
             f"| {row['setting']} | {row['seeds']} | {row['validation']:.4f} | {cells} | {p} | "
-            f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} | {peak_mib(row)} |"
+            f"{row['trainable_params'] or 0:,} | {row['train_s']:.0f} | {row['wall_s']:.0f} | {peak_mib(row)} |"
         )
     if majority:
-        lines.append(f"| {majority['setting']} | | | " + " | ".join(cell(majority, m) for m in metrics) + " | | | | |")
+        lines.append(
+            f"| {majority['setting']} | | | " + " | ".join(cell(majority, m) for m in metrics) + " | | | | | |"
+        )
     notes = [
         "",
         "Rows sorted by the validation metric (the test split chose nothing). Test metrics: mean ± std over seeds,",

@@ -89,14 +89,16 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
         body.append(
             f'<tr class="{"run" if i == 0 else ""}"><td>{html.escape(row["setting"])}</td><td>{row["seeds"]}</td>'
             f"<td>{row['validation']:.4f}</td>{cells}<td>{p}</td><td>{row['trainable_params'] or 0:,}</td>"
-            f"<td>{row['train_s']:.0f}</td><td>{peak_mib(row)}</td><td>{row.get('steps_to_target') or '-'}</td></tr>"
+            f"<td>{row['train_s']:.0f}</td><td>{row['wall_s']:.0f}</td><td>{peak_mib(row)}</td>"
+            f"<td>{row.get('steps_to_target') or '-'}</td></tr>"
         )
     if majority:
         cells = "".join(f"<td>{cell(majority, m)}</td>" for m in metrics)
-        body.append(f"<tr><td>{html.escape(majority['setting'])}</td><td></td><td></td>{cells}{'<td></td>' * 5}</tr>")
+        body.append(f"<tr><td>{html.escape(majority['setting'])}</td><td></td><td></td>{cells}{'<td></td>' * 6}</tr>")
     table = (
         f"<table><tr><th>setting</th><th>seeds</th><th>validation {html.escape(sweep.select_metric)}</th>{head}"
-        f"<th>p vs best</th><th>trainable</th><th>train s</th><th>peak MiB</th><th>steps to target loss</th></tr>"
+        "<th>p vs best</th><th>trainable</th><th>train s</th><th>wall s</th><th>peak MiB</th>"
+        "<th>steps to target loss</th></tr>"
         f"{''.join(body)}</table>"
     )
     parts = [

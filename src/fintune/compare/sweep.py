@@ -227,6 +227,7 @@ def result_record(cfg: RunConfig, point: dict) -> dict:
         "run_info": {"name": cfg.name, "run_dir": str(cfg.run_dir), "axes": point, "status": "finished"},
         "train_info": {
             **{k: train.get(k) for k in ("runtime_s", "peak_rss_mb", "trainable_params", "total_params", "steps")},
+            "wall_s": round(sum((train.get("wall_s") or {}).values()), 1),  # setup + training + evaluation
             "evals": train.get("evals", []),
             "val_curve": train.get("val_curve", []),
             "losses": json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else [],
