@@ -53,7 +53,7 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
         return run.folder.final
 
     # 4. forecast the test windows; baselines on the very same windows
-    metrics: dict = {"validation": {"loss": round(answer_loss(model.module, val_data, cfg.eval.batch_size), 6)}}
+    metrics: dict = {"validation": {"loss": _validation_loss(state, model.module, val_data, cfg.eval.batch_size)}}
     if with_test:
         texts, parsed = generate_forecasts(model.module, model.tokenizer, splits, splits.test, cfg, chat)
         scales = naive_scales(splits.bars, cfg.data.windows.validation_start)
@@ -91,6 +91,13 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
         print_forecast(metrics, run.label, f"{cfg.name}: test close forecasts")
         print(f"report: {final / 'report.html'}")
     return final
+
+
+def _validation_loss(state, module, val_data, batch_size: int) -> float:
+    """The kept epoch's validation loss, measured when it ended (its weights are the ones loaded back); measured
+    now only when no epoch was scored (a zero-shot run)."""
+    kept = [e for e in state.evals if e.get("epoch") == state.best_epoch]
+    return round(kept[0]["loss"] if kept else answer_loss(module, val_data, batch_size), 6)
 
 
 def _encoded(tokenizer, splits: WindowSplits, windows: pd.DataFrame, cfg: RunConfig, chat: ChatFormat | None):
