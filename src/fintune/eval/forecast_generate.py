@@ -11,6 +11,7 @@ from fintune.data.window_prompts import assistant_message, user_message
 from fintune.data.windows import WindowSplits, future_bars, past_bars, window_news
 from fintune.inference.forecast_parse import ParsedForecast, parse_forecast
 from fintune.inference.generation import generate_answers
+from fintune.progress import progress_bar
 from fintune.train.answer_loss import answer_loss as mean_answer_loss
 
 
@@ -34,13 +35,14 @@ def answer_loss(model, data, batch_size: int) -> float:
     model.eval()
     total, tokens = 0.0, 0
     device = next(model.parameters()).device
-    for start in range(0, len(data), batch_size):
-        batch = {
-            k: v.to(device) for k, v in data.collate(list(range(start, min(start + batch_size, len(data))))).items()
-        }
-        n = int((batch["labels"][:, 1:] != -100).sum())  # the model shifts labels by one
-        total += float(mean_answer_loss(model, batch)) * n
-        tokens += n
+    with progress_bar("validation loss", len(data), "windows") as advance:
+        for start in range(0, len(data), batch_size):
+            idx = list(range(start, min(start + batch_size, len(data))))
+            batch = {k: v.to(device) for k, v in data.collate(idx).items()}
+            n = int((batch["labels"][:, 1:] != -100).sum())  # the model shifts labels by one
+            total += float(mean_answer_loss(model, batch)) * n
+            tokens += n
+            advance(len(idx))
     return total / max(tokens, 1)
 
 
@@ -50,7 +52,7 @@ def generate_forecasts(model, tokenizer, splits: WindowSplits, windows: pd.DataF
     prompts, answers = window_messages(splits, windows, cfg.data.windows.max_headlines)
     texts: list[str] = [""] * len(windows)
     positions = np.arange(len(windows))
-    for _, rows in windows.reset_index(drop=True).groupby(["past", "future"]).groups.items():
+    for (past, future), rows in windows.reset_index(drop=True).groupby(["past", "future"]).groups.items():
         idx = positions[rows]
         budget = max(len(encode_answer(tokenizer, answers[i])) for i in idx)
         out = generate_answers(
@@ -61,6 +63,7 @@ def generate_forecasts(model, tokenizer, splits: WindowSplits, windows: pd.DataF
             cfg.eval.batch_size,
             cfg.data.max_length,
             chat,
+            progress=f"forecasts {past}->{future}",
         )
         for i, text in zip(idx, out):
             texts[i] = text
