@@ -7,8 +7,9 @@ directional accuracy is undefined (None), not zero.
 
 MASE (Hyndman & Koehler, 2006) divides each day's absolute error by its ticker's in-sample scale: the mean absolute
 one-day change of the close over the training period, i.e. the error of repeating yesterday's close there. It is
-comparable across tickers and price levels; naive_last scores about 1 one day ahead and more for later days, and a
-model is better than naive_last where its MASE is below naive_last's on the same days.
+comparable across tickers; naive_last scores about 1 one day ahead when the test period moves as much per day as
+the training period (more where prices, and so daily moves, have grown since) and more for later days. A model is
+better than naive_last where its MASE is below naive_last's on the same days.
 """
 
 from __future__ import annotations
