@@ -24,7 +24,7 @@ from fintune.errors import FintuneError
 from fintune.eval.baselines import run_baselines
 from fintune.eval.benchmark_table import benchmark_frame, print_benchmark
 from fintune.eval.calibration import calibration_report
-from fintune.eval.classify import evaluate_split, predictions_frame
+from fintune.eval.classify import evaluate_split, predictions_frame, scored_split
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.run_eval import benchmark_block
 from fintune.eval.threshold import decide, ranking_scores
@@ -58,6 +58,8 @@ class LabelledRun:
     model: Model
     probs_of: Callable[[list[str]], np.ndarray]
     """texts -> probabilities in `labels` order (label scoring for causal LMs)."""
+    validation_probs: np.ndarray | None = None
+    """The kept weights' validation probabilities when fit() measured them at the end of training (see fit)."""
 
     @property
     def labels(self) -> list[str]:
@@ -121,12 +123,19 @@ def fit(job: LabelledRun) -> LoopState:
     """Train on the training split; the epoch is chosen by eval.select_metric on validation."""
     cfg = job.run.cfg
 
+    last: dict = {}
+
     def validate(_model) -> dict:
-        scores, _ = evaluate_split(job.probs_of, job.splits.validation, job.labels)
+        scores, last["probs"] = evaluate_split(job.probs_of, job.splits.validation, job.labels)
         return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
 
     data = _encoded_training_set(job.model, job.splits.train, job.labels, cfg)
-    return train(job.run, job.model, data, validate, (cfg.eval.select_metric, cfg.eval.select_metric != "loss"))
+    state = train(job.run, job.model, data, validate, (cfg.eval.select_metric, cfg.eval.select_metric != "loss"))
+    # The last validation of training is the final epoch's end; when that epoch is the one kept, its probabilities
+    # are those of the weights now loaded, and evaluate() need not predict validation again (minutes for an LLM).
+    if "probs" in last and state.evals and state.evals[-1]["epoch"] == state.best_epoch:
+        job.validation_probs = last["probs"]
+    return state
 
 
 def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
@@ -134,7 +143,11 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
     calibration, generate-and-parse for causal LMs, and the baselines on the very same test split."""
     cfg, splits, labels, model = job.run.cfg, job.splits, job.labels, job.model
     metrics: dict = {}
-    metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
+    if job.validation_probs is not None:
+        val_probs = job.validation_probs
+        metrics["validation"] = scored_split(splits.validation, val_probs, labels)
+    else:
+        metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
     if not with_test:
         return Evaluated(metrics)
     metrics["test"], test_probs = evaluate_split(job.probs_of, splits.test, labels)
