@@ -115,4 +115,6 @@ def test_a_run_on_two_files_scores_each_on_its_own_test_split(tiny_model_dir, tm
     assert set(predictions["dataset"]) == {str(first), str(second)}
 
     missing = [o for o in overrides if not o.startswith("data.source=")] + [f"data.source=[{first},trend]"]
-    one_line_error(fintune("run", "configs/quickstart.yaml", *missing), "data.source")
+    res = fintune("run", "configs/quickstart.yaml", *missing)
+    one_line_error(res, "data.source as a list joins labelled-text datasets; ['trend'] cannot be joined")
+    assert "got {" not in res.stderr  # the rule's message, not the section echoed back

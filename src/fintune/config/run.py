@@ -153,7 +153,8 @@ def describe_validation_error(e: ValidationError) -> str:
         key = ".".join(str(p) for p in err["loc"]) or "config"
         if err["type"] == "extra_forbidden":
             lines.append(f"unknown config key '{key}'")
-        elif not err["loc"]:  # a whole-config rule (two keys that must agree): its message names the keys
+        elif not err["loc"] or (err["type"] == "value_error" and isinstance(err.get("input"), dict)):
+            # a rule of the whole config or of a section (keys that must agree): its message names the keys
             lines.append(err["msg"].removeprefix("Value error, "))
         else:
             lines.append(f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})")
