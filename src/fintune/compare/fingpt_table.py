@@ -33,6 +33,7 @@ PUBLISHED = {
 """FinGPT's weighted F1 on the full test splits, one model trained on all four datasets, from its repository's
 `fingpt/FinGPT_Sentiment_Analysis_v3/README.md` (the only metric it publishes there): shown for scale, never
 as a result of this tool."""
+PUBLISHED_DATASETS = {name for scores in PUBLISHED.values() for name in scores}
 
 
 def fingpt_table(first_of_setting: dict[str, dict], datasets: list[str], folder: Path, say=print) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def _markdown(frame: pd.DataFrame, datasets: list[str]) -> str:
         + (
             " The published rows are FinGPT's weighted F1 on the full test splits of models trained on all four "
             "datasets, copied from its README for scale, not run here."
-            if set(datasets) & {d for scores in PUBLISHED.values() for d in scores}
+            if PUBLISHED_DATASETS & set(datasets)
             else ""
         )
         + "\n"

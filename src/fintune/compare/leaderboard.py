@@ -137,12 +137,12 @@ def baseline_row(records: list[dict], scoring: Scoring) -> dict | None:
     return None
 
 
-def write_tables(folder: Path, rows: list[dict], majority: dict | None, scoring: Scoring) -> None:
+def write_tables(folder: Path, rows: list[dict], majority: dict | None, scoring: Scoring, verdict: str = "") -> None:
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "runs"} for r in rows])
     if majority:
         frame = pd.concat([frame, pd.DataFrame([majority])], ignore_index=True)
     frame.to_csv(folder / "leaderboard.csv", index=False)
-    (folder / "leaderboard.md").write_text(markdown(rows, majority, scoring), encoding="utf-8")
+    (folder / "leaderboard.md").write_text(markdown(rows, majority, scoring, verdict), encoding="utf-8")
 
 
 def cell(row: dict, m: str) -> str:
@@ -160,7 +160,8 @@ def peak_mib(row: dict) -> str:
     return f"{row['peak_rss_mb']:,.0f}" if row.get("peak_rss_mb") else "-"
 
 
-def markdown(rows: list[dict], majority: dict | None, scoring: Scoring) -> str:
+def markdown(rows: list[dict], majority: dict | None, scoring: Scoring, verdict: str = "") -> str:
+    """The leaderboard table, its notes and timing tables, and `verdict` (the chosen setting vs the baselines)."""
     metrics = scoring.metrics
     head = (
         "| setting | seeds | validation | "
@@ -202,6 +203,7 @@ def markdown(rows: list[dict], majority: dict | None, scoring: Scoring) -> str:
         notes += [
             f"| {r['setting']} | {r['steps_to_val_target'] or '-'} | {r['seconds_to_val_target'] or '-'} |" for r in val
         ]
+    notes += ["", verdict] if verdict else []
     return "\n".join(lines + notes) + "\n"
 
 

@@ -35,12 +35,11 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     if not rows:
         raise FintuneError(f"sweep '{sweep.name}': no run finished ({len(failed)} failed); see {folder / 'results'}")
     majority = baseline_row(records, scoring)
-    write_tables(folder, rows, majority, scoring)
     best = best_record(rows, sweep.select_metric, scoring)
     best["vs_baselines"] = versus_baselines(rows[0], records, sweep.select_metric, scoring)
+    verdict = best["vs_baselines"]["sentence"]
+    write_tables(folder, rows, majority, scoring, verdict)
     write_best(folder, best)
-    with open(folder / "leaderboard.md", "a", encoding="utf-8") as f:
-        f.write(f"\n{best['vs_baselines']['sentence']}\n")
     first = {}
     for record in records:
         if record["run_info"]["status"] == "finished":
@@ -69,10 +68,9 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     fingpt = fingpt_table(first, sweep.benchmark, folder, say) if sweep.benchmark else None
     backtests = backtest_table(first, folder)
     _html(folder, sweep, scoring, rows, majority, best, plots, failed, fingpt, backtests)
-    say(markdown(rows, majority, scoring))
+    say(markdown(rows, majority, scoring, verdict))
     if "verdict" in best:
         say(best["verdict"])
-    say(best["vs_baselines"]["sentence"])
     if failed:
         say(f"{len(failed)} run(s) failed: {', '.join(failed)} (details in {folder / 'results'})")
     say(f"leaderboard: {folder / 'leaderboard.html'}; best: {folder / 'best.json'}")
@@ -80,6 +78,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
 
 
 def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, plots, failed, fingpt, backtests) -> None:
+    verdict = best["vs_baselines"]["sentence"]
     metrics = scoring.metrics
     head = "".join(f"<th>{m}</th>" for m in metrics)
     body = []
@@ -107,7 +106,7 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
         f"{html.escape(sweep.select_metric)}. Test cells: mean ± std over seeds [first seed's bootstrap 95 % "
         f"interval]; p vs best: {html.escape(scoring.paired_test)} on the same test examples.</p>",
         table,
-        f"<p><b>{html.escape(best['vs_baselines']['sentence'])}</b></p>",
+        f"<p><b>{html.escape(verdict)}</b></p>",
         f"<h2>Best</h2><pre>{html.escape(json.dumps(best, indent=2))}</pre>",
         *(
             ["<h2>FinGPT-style benchmark (test splits)</h2>", fingpt.to_html(index=False, float_format="%.4f")]
