@@ -97,15 +97,17 @@ def _run_recipe(command, config, overrides, resume, nproc, cfg, with_test: bool)
     """Run the task's recipe here (one process, or one rank of a torchrun job), or re-run `command` under torchrun
     in `nproc` processes. Returns the run folder where this process is the one that wrote it, else None."""
     from fintune.recipes import run_recipe
+    from fintune.recipes.pieces import check_strategy
     from fintune.train import distributed
     from fintune.train.rundir import RunDir
 
     if nproc > 1:
         RunDir(cfg).check(resume)  # refuse here what every rank would refuse after starting up
+        check_strategy(cfg, nproc)
         distributed.launch([command, str(config), *(overrides or []), *(["--resume"] if resume else [])], nproc)
         return None
     try:
-        with distributed.session() as dist:
+        with distributed.session(cfg.train.strategy) as dist:
             path = run_recipe(cfg, resume=resume, with_test=with_test, dist=dist)
     except FintuneError as e:
         if distributed.report_error(e):  # a worker of --nproc: the launcher prints it, once

@@ -161,6 +161,10 @@ class TrainConfig(Section):
     """bf16 autocast for training where the hardware supports it natively (auto), or force one."""
     num_threads: int | None = Field(None, ge=1)
     """torch CPU threads (None: torch's default)."""
+    strategy: Literal["auto", "none", "ddp", "fsdp"] = "auto"
+    """How the processes of `--nproc N` (or torchrun) share the model: ddp, a whole copy each (auto's choice);
+    fsdp, causal LMs sharded by decoder layer (FSDP2), for a model whose training state outgrows one device.
+    One process is always plain, so a sharded run resumes in one process."""
 
     def resolved_learning_rate(self, method: str) -> float:
         if self.learning_rate is not None:

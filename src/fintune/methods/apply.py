@@ -88,6 +88,8 @@ def apply_method(model, cfg: AdapterConfig, causal: bool = False):
     for name, p in model.named_parameters():
         block = layer_index(name)
         p.requires_grad = any(part in name for part in HEAD_NAMES) if block is None else block >= first_trained
+    if not any(p.requires_grad for p in model.parameters()):  # a causal LM has no classifier head to train
+        raise FintuneError("adapter.method 'freeze' trains nothing here: set adapter.freeze_trainable_layers >= 1")
     return model
 
 

@@ -131,6 +131,8 @@ def fit(job: LabelledRun) -> LoopState:
 
     data = _encoded_training_set(job.model, job.splits.train, job.labels, cfg)
     state = train(job.run, job.model, data, validate, (cfg.eval.select_metric, cfg.eval.select_metric != "loss"))
+    if job.run.dist.sharded and job.run.is_main:  # train() gathered the weights into a new, unsharded model
+        job.probs_of = probability_fn(job.model.kind, job.model.module, job.model.tokenizer, cfg, job.labels)
     # The last validation of training is the final epoch's end; when that epoch is the one kept, its probabilities
     # are those of the weights now loaded, and evaluate() need not predict validation again (minutes for an LLM).
     if "probs" in last and state.evals and state.evals[-1]["epoch"] == state.best_epoch:

@@ -25,10 +25,12 @@ from fintune.models.loading import load_model_config, model_kind
 from fintune.models.precision import resolve_precision
 from fintune.provenance import meta_block
 from fintune.report.plots import loss_plot
-from fintune.train.distributed import Distributed
+from fintune.train.distributed import Distributed, resolve_strategy
+from fintune.train.checkpoint import load_trainable_state
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.memory import reset_peak_rss
 from fintune.train.rundir import RunDir
+from fintune.train.sharding import check_fsdp, full_trainable_state
 from fintune.train.tracking import check_tracking, open_tracker
 
 
@@ -91,6 +93,12 @@ def setup_run(cfg: RunConfig, options: RunOptions) -> Run:
     return Run(cfg, folder, dist, console, resume)
 
 
+def check_strategy(cfg: RunConfig, world_size: int) -> None:
+    """Refuse a train.strategy that cannot run this config in `world_size` processes, before any starts."""
+    if resolve_strategy(cfg.train.strategy, world_size) == "fsdp":
+        check_fsdp(model_kind(cfg.model, load_model_config(cfg.model)[1]), cfg.adapter.method)
+
+
 def load_model(run: Run, labels: list[str] | None = None, causal_only: str = "") -> Model:
     """An encoder with a fresh head over `labels`, or a causal LM that writes its answers; the method applied.
     `causal_only`: the reason an encoder cannot do this task (then one is refused with it)."""
@@ -101,16 +109,23 @@ def load_model(run: Run, labels: list[str] | None = None, causal_only: str = "")
         raise FintuneError(f"model.path '{cfg.model.path}' is an encoder; {causal_only}")
     if kind == "causal" and cfg.train.class_weights:
         raise FintuneError("train.class_weights applies to encoder classifiers, not causal LMs")
-    tokenizer, model = load_causal(cfg.model, cfg.adapter) if kind == "causal" else load_classifier(cfg.model, labels)
-    if cfg.train.gradient_checkpointing:
-        # non-reentrant checkpointing also works when the embeddings are frozen (adapters)
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model = apply_method(model, cfg.adapter, causal=kind == "causal")
+    if run.dist.sharded:
+        check_fsdp(kind, cfg.adapter.method)
+    tokenizer, model = _adapted(cfg, kind, labels)
     trainable, total = trainable_counts(model)
     run.console.print(
         f"model '{cfg.model.path}' with {cfg.adapter.method}: {trainable:,} of {total:,} parameters train"
     )
     return Model(kind, tokenizer, model, trainable, total)
+
+
+def _adapted(cfg: RunConfig, kind: str, labels: list[str] | None):
+    """(tokenizer, model with the method applied); the same seed gives the same adapter initialisation."""
+    tokenizer, model = load_causal(cfg.model, cfg.adapter) if kind == "causal" else load_classifier(cfg.model, labels)
+    if cfg.train.gradient_checkpointing:
+        # non-reentrant checkpointing also works when the embeddings are frozen (adapters)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return tokenizer, apply_method(model, cfg.adapter, causal=kind == "causal")
 
 
 def open_run(run: Run) -> None:
@@ -122,14 +137,18 @@ def open_run(run: Run) -> None:
 
 
 def train(run: Run, model: Model, data, validate: Callable[[object], dict], select: tuple[str, bool]) -> LoopState:
-    """Train (nothing for a zero-shot run), keeping the best epoch by `select` = (metric, higher is better)."""
+    """Train (nothing for a zero-shot run), keeping the best epoch by `select` = (metric, higher is better).
+
+    Under FSDP no rank holds the whole model, and evaluating, predicting and saving want it on rank 0: the trained
+    weights are gathered there into a fresh unsharded copy, which replaces `model.module` (None on other ranks).
+    """
     run.trained_from = time.perf_counter()
     if run.cfg.adapter.method == "none":
         state = LoopState()
     else:
         state = train_loop(
             model.module,
-            build_optimizer(model.module, run.cfg),
+            lambda module: build_optimizer(module, run.cfg),
             data,
             run.cfg.train,
             validate,
@@ -141,8 +160,18 @@ def train(run: Run, model: Model, data, validate: Callable[[object], dict], sele
             run.tracker,
             run.dist,
         )
+        if run.dist.sharded:
+            _gather_on_main(run, model)
     run.evaluated_from = time.perf_counter()
     return state
+
+
+def _gather_on_main(run: Run, model: Model) -> None:
+    whole = full_trainable_state(model.module)  # a collective: every rank takes part, rank 0 receives
+    model.module = None
+    if run.is_main:
+        _, model.module = _adapted(run.cfg, model.kind, None)
+        load_trainable_state(model.module, whole)
 
 
 def precision(run: Run, model: Model) -> str:

@@ -1,4 +1,4 @@
-"""Data-parallel training (DDP) on torch.distributed, with processes started by torchrun.
+"""Training in several processes on torch.distributed, started by torchrun: data-parallel (DDP) or sharded (FSDP2).
 
 fintune distributes nothing itself: torchrun starts the processes and sets RANK / WORLD_SIZE / LOCAL_RANK,
 torch.distributed connects them (gloo for CPU tensors, NCCL for CUDA tensors) and DistributedDataParallel
@@ -6,11 +6,14 @@ averages the gradients. What lives here is the bookkeeping our own loop needs on
 
 - every rank builds the same global batches (they are a pure function of seed and epoch) and trains on
   its strided slice of each one;
-- DDP averages gradients with equal weight per rank, so each rank scales its mean loss by
+- `strategy` says how ranks share the model: `ddp` gives each a whole copy, `fsdp` a shard (sharding.py);
+- DDP (and FSDP, reduce-scattering) averages gradients with equal weight per rank, so each rank scales its mean loss by
   world_size * (its share of the batch's loss denominator). The average is then exactly the gradient of
   the single-process mean loss, also when slices differ in size (odd batch sizes, the last batch of an
   epoch) or the loss is a weighted mean (class weights, answer tokens of causal LMs);
-- rank 0 alone writes (run folder, checkpoints, logs, report) and evaluates; the others get its answer.
+- rank 0 alone writes (run folder, logs, report) and evaluates; the others get its answer. Under FSDP no rank
+  holds the whole model, so every rank runs validation in step (each forward gathers the layers) and rank 0's
+  scores are the ones used; checkpoints are written by all ranks together (checkpoint.py).
 
 `Distributed()` is one plain process: every method is then a no-op and the loop runs exactly as before.
 """
@@ -32,6 +35,7 @@ from torch.distributed.run import parse_args, run
 from torch.nn.parallel import DistributedDataParallel
 
 from fintune.errors import FintuneError
+from fintune.train.sharding import shard_model
 
 ERROR_DIR = "FINTUNE_LAUNCH_ERRORS"
 """Variable naming the folder where workers started by `launch` leave a FintuneError for it to print once."""
@@ -45,6 +49,8 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    strategy: str = "none"
+    """none (one process), ddp or fsdp: see `resolve_strategy`."""
 
     @property
     def enabled(self) -> bool:
@@ -54,14 +60,21 @@ class Distributed:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def wrap(self, model):
-        """The model to run forward/backward through: DDP around it, or the model itself for one process.
+    @property
+    def sharded(self) -> bool:
+        return self.strategy == "fsdp"
 
-        Keep the unwrapped model for everything else (checkpoints, evaluation, saving), so names carry no
+    def wrap(self, model, precision: str = "fp32"):
+        """The model to run forward/backward through: DDP around it, the model itself sharded in place (FSDP),
+        or the model itself for one process.
+
+        Keep `model` for everything else (checkpoints, evaluation, saving): under DDP names then carry no
         `module.` prefix and a checkpoint loads into any number of processes.
         """
         if not self.enabled:
             return model
+        if self.sharded:
+            return shard_model(model, precision)
 
         device = next(model.parameters()).device
         return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -84,6 +97,8 @@ class Distributed:
         """Skip the gradient all-reduce on all but the last micro-batch of an accumulation group."""
         if not self.enabled or sync:
             return contextlib.nullcontext()
+        if self.sharded:
+            return _fsdp_no_sync(wrapped)
         return wrapped.no_sync()
 
     def mean_loss(self, local: float) -> float:
@@ -102,25 +117,54 @@ class Distributed:
         torch.distributed.broadcast_object_list(box, src=0)
         return box[0]
 
+    def agreed(self, fn, *args):
+        """`fn(*args)` as every rank must see it: rank 0's result. Under FSDP every rank computes it (a forward
+        needs them all); otherwise rank 0 alone does."""
+        if not self.sharded:
+            return self.from_main(fn, *args)
+        box = [fn(*args)]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def barrier(self) -> None:
         if self.enabled:
             torch.distributed.barrier()
 
 
-def from_env() -> Distributed:
+@contextlib.contextmanager
+def _fsdp_no_sync(model):
+    model.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        model.set_requires_gradient_sync(True)
+
+
+def resolve_strategy(strategy: str, world_size: int) -> str:
+    """train.strategy for a job of `world_size` processes: one process is plain whatever was asked (so a sharded
+    run resumes in one process), auto is ddp for several."""
+    if world_size == 1:
+        return "none"
+    if strategy == "none":
+        raise FintuneError(f"train.strategy 'none' means one process; this job has {world_size}: use ddp or fsdp")
+    return "ddp" if strategy == "auto" else strategy
+
+
+def from_env(strategy: str = "auto") -> Distributed:
     """This process's place in a torchrun job, read from the variables torchrun sets; one process without them."""
     if "WORLD_SIZE" not in os.environ:
         return Distributed()
     try:
-        return Distributed(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"]))
+        rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
     except (KeyError, ValueError):
         raise FintuneError("WORLD_SIZE is set but RANK / LOCAL_RANK are not: start with torchrun or --nproc") from None
+    return Distributed(rank, world, local, resolve_strategy(strategy, world))
 
 
 @contextlib.contextmanager
-def session() -> Iterator[Distributed]:
+def session(strategy: str = "auto") -> Iterator[Distributed]:
     """Join the torchrun job (if any) for the duration of the block, then leave it."""
-    dist = from_env()
+    dist = from_env(strategy)
     if not dist.enabled:
         yield dist
         return

@@ -31,6 +31,7 @@ from fintune.train.checkpoint import (
     trainable_state,
 )
 from fintune.train.distributed import Distributed
+from fintune.train.sharding import full_trainable_state
 from fintune.train.memory import peak_rss_mb
 from fintune.train.tracking import Tracker
 
@@ -57,7 +58,7 @@ class LoopState:
 
 def train_loop(
     model,
-    optimizer: torch.optim.Optimizer,
+    make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
     data: EncodedTexts,
     cfg: TrainConfig,
     evaluate: Callable[[object], dict],
@@ -71,17 +72,21 @@ def train_loop(
 ) -> LoopState:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
+    `make_optimizer(model)` is called once the model is wrapped (FSDP replaces the parameters by their shards);
     `select` is (metric name, higher is better); `work_dir` receives the checkpoint and best weights;
     `tracker` (optional) also receives the training loss per step and the validation scores. Under torchrun,
     `dist` says which rank this is: each optimizer step still consumes one global batch of `cfg.batch_size`,
-    split across ranks, and only rank 0 writes or evaluates (the others receive its scores).
+    split across ranks, and only rank 0 writes or evaluates (the others receive its scores; under FSDP all
+    evaluate in step, see distributed.py).
     """
 
     console = console or Console(stderr=True)
     tracker = tracker or Tracker()  # no backends: every call returns at once
     dist = dist or Distributed()
-    forward = dist.wrap(model)  # DDP for forward/backward; `model` stays unwrapped for state and evaluation
-    evaluate = _on_main(dist, evaluate)
+    # DDP for forward/backward, `model` staying unwrapped for state and evaluation; FSDP shards `model` itself
+    forward = dist.wrap(model, precision)
+    optimizer = make_optimizer(model)
+    evaluate = _agreed(dist, evaluate)
     metric, higher_better = select
     groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
     total = cfg.max_steps or cfg.epochs * groups_per_epoch
@@ -136,17 +141,13 @@ def train_loop(
                 if state.step % cfg.save_steps == 0:
                     state.elapsed_s += time.perf_counter() - t0
                     t0 = time.perf_counter()
-                    if dist.is_main:
-                        save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+                    save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__, dist)
             state.elapsed_s += time.perf_counter() - t0
-            best = _end_of_epoch(
-                model, state, evaluate, metric, higher_better, cfg, best, best_file if dist.is_main else None, console
-            )
+            best = _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist)
             tracker.log_metrics("validation", state.evals[-1], state.step)
             state.epoch += 1
             state.next_group = 0
-            if dist.is_main:
-                save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__)
+            save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__, dist)
     if best is not None:
         load_trainable_state(model, best)
     return state
@@ -193,11 +194,11 @@ def _loss(model, batch: dict, class_weights: torch.Tensor | None) -> torch.Tenso
     return torch.nn.functional.cross_entropy(logits, labels, weight=class_weights.to(logits.device))
 
 
-def _on_main(dist: Distributed, evaluate: Callable[[object], dict]) -> Callable[[object], dict]:
-    """Validation on rank 0 only; every rank gets the same scores, so best-epoch and early-stopping agree."""
+def _agreed(dist: Distributed, evaluate: Callable[[object], dict]) -> Callable[[object], dict]:
+    """Every rank gets rank 0's validation scores, so best-epoch and early-stopping agree."""
     if not dist.enabled:
         return evaluate
-    return lambda model: dist.from_main(evaluate, model)
+    return lambda model: dist.agreed(evaluate, model)
 
 
 def _record_val_loss(state: LoopState, loss: float) -> None:
@@ -205,7 +206,7 @@ def _record_val_loss(state: LoopState, loss: float) -> None:
         state.val_curve.append((state.step, round(state.elapsed_s, 3), round(float(loss), 6)))
 
 
-def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console):
+def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist):
     scores = evaluate(model)
     state.evals.append({"epoch": state.epoch + 1, "step": state.step, **scores})
     _record_val_loss(state, scores["loss"])
@@ -213,9 +214,10 @@ def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best
     improved = state.best_score is None or (score > state.best_score if higher_better else score < state.best_score)
     if improved:
         state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch + 1, 0
-        best = trainable_state(model)
-        if best_file is not None:  # None on ranks other than 0, which keep the weights in memory only
-            save_file(best, best_file)
+        best = trainable_state(model)  # every rank keeps its own copy (its shards under FSDP) in memory
+        whole = full_trainable_state(model) if dist.sharded else best  # gathering is a collective: all ranks
+        if dist.is_main:
+            save_file(whole, best_file)
     else:
         state.bad_epochs += 1
         if cfg.early_stopping_patience and state.bad_epochs >= cfg.early_stopping_patience:
