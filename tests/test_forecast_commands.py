@@ -46,10 +46,11 @@ def window_overrides(tiny_causal_dir, tmp_path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_train_and_two_processes_train_a_forecaster_like_one(window_overrides, tmp_path):
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_train_and_two_processes_train_a_forecaster_like_one(window_overrides, tmp_path, strategy):
     one = _fintune("train", CONFIG, *window_overrides, "name=one")
     assert one.returncode == 0, one.stderr[-3000:]
-    two = _fintune("train", CONFIG, *window_overrides, "name=two", "--nproc", "2")
+    two = _fintune("train", CONFIG, *window_overrides, "name=two", f"train.strategy={strategy}", "--nproc", "2")
     assert two.returncode == 0, two.stderr[-3000:]
     runs = tmp_path / "runs"
     for name in ("one", "two"):

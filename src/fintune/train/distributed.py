@@ -126,6 +126,14 @@ class Distributed:
         torch.distributed.broadcast_object_list(box, src=0)
         return box[0]
 
+    def gathered(self, value) -> list:
+        """[value of rank 0, of rank 1, ...] on every rank."""
+        if not self.enabled:
+            return [value]
+        values = [None] * self.world_size
+        torch.distributed.all_gather_object(values, value)
+        return values
+
     def barrier(self) -> None:
         if self.enabled:
             torch.distributed.barrier()

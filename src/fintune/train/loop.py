@@ -32,7 +32,7 @@ from fintune.train.checkpoint import (
 )
 from fintune.train.distributed import Distributed
 from fintune.train.sharding import full_trainable_state
-from fintune.train.memory import peak_rss_mb
+from fintune.train.memory import peak_rss_mb, reset_peak_rss
 from fintune.train.tracking import Tracker
 
 
@@ -54,6 +54,8 @@ class LoopState:
     """Validation metrics after each epoch, with step and epoch."""
     val_curve: list = field(default_factory=list)
     """(step, training seconds so far, validation loss) every `eval_steps` and at each epoch end."""
+    memory_mb: list = field(default_factory=list)
+    """Per rank: peak resident MiB up to the start of training (loading, sharding) and during training."""
 
 
 def train_loop(
@@ -86,6 +88,8 @@ def train_loop(
     # DDP for forward/backward, `model` staying unwrapped for state and evaluation; FSDP shards `model` itself
     forward = dist.wrap(model, precision)
     optimizer = make_optimizer(model)
+    setup_peak = peak_rss_mb()
+    reset_peak_rss()  # from here the peak is training's: what sharding saves shows there, not in loading
     evaluate = _agreed(dist, evaluate)
     metric, higher_better = select
     groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
@@ -148,6 +152,7 @@ def train_loop(
             state.epoch += 1
             state.next_group = 0
             save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__, dist)
+    state.memory_mb = dist.gathered({"setup": setup_peak, "training": peak_rss_mb()})
     if best is not None:
         load_trainable_state(model, best)
     return state
@@ -163,7 +168,9 @@ def train_summary(
         "runtime_s": round(state.elapsed_s, 2),
         "samples_per_s": round(state.samples / max(state.elapsed_s, 1e-9), 2),
         "tokens_per_s": round(state.tokens / max(state.elapsed_s, 1e-9), 1),
-        "peak_rss_mb": peak_rss_mb(),  # this run's own peak, evaluation included (memory.py)
+        # this run's own peak, evaluation included (memory.py); the loop restarted the count when training began
+        "peak_rss_mb": max([peak_rss_mb()] + [m["setup"] for m in state.memory_mb[:1]]),
+        "peak_rss_mb_per_rank": state.memory_mb,
         "trainable_params": trainable,
         "total_params": total,
         "final_loss": round(sum(last) / max(1, len(last)), 6),
