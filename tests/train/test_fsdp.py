@@ -6,7 +6,6 @@ only in float summation order: 1e-4 relative on each step's loss, 1e-5 on the fi
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,9 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # two ranks on two cores, beside w
 
 
 def _run(*cmd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *map(str, cmd)], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600)
+    return subprocess.run(
+        [sys.executable, *map(str, cmd)], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=600
+    )
 
 
 def _args(tiny_causal_dir, runs: Path, name: str, *extra) -> list[str]:
@@ -122,10 +123,33 @@ def test_two_nodes_on_loopback_write_one_run_with_the_one_process_result(tiny_ca
     endpoint = f"127.0.0.1:{_free_port()}"
     nodes = [
         subprocess.Popen(
-            [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node-rank", str(rank),
-             "--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint", endpoint,
-             "-m", "fintune", "train", LLM_CONFIG, *args, "name=nodes", "train.strategy=fsdp"],
-            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--nproc-per-node",
+                "1",
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                endpoint,
+                "-m",
+                "fintune",
+                "train",
+                LLM_CONFIG,
+                *args,
+                "name=nodes",
+                "train.strategy=fsdp",
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for rank in (0, 1)
     ]
@@ -137,7 +161,12 @@ def test_two_nodes_on_loopback_write_one_run_with_the_one_process_result(tiny_ca
 
 
 def test_fsdp_refuses_an_encoder_and_qlora_in_one_line(tiny_model_dir, tiny_causal_dir, tmp_path):
-    overrides = [f"model.path={tiny_model_dir}", f"data.source={TINY_CSV}", f"output_dir={tmp_path}", "train.max_steps=1"]
+    overrides = [
+        f"model.path={tiny_model_dir}",
+        f"data.source={TINY_CSV}",
+        f"output_dir={tmp_path}",
+        "train.max_steps=1",
+    ]
     res = _run("-m", "fintune", "train", QUICKSTART, *overrides, "train.strategy=fsdp", "--nproc", "2")
     one_line_error(res, "train.strategy 'fsdp' shards causal LMs", "use ddp")
     args = _args(tiny_causal_dir, tmp_path, "q", "adapter.method=qlora", "train.strategy=fsdp")

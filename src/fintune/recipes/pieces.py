@@ -25,8 +25,8 @@ from fintune.models.loading import load_model_config, model_kind
 from fintune.models.precision import resolve_precision
 from fintune.provenance import meta_block
 from fintune.report.plots import loss_plot
-from fintune.train.distributed import Distributed, resolve_strategy
 from fintune.train.checkpoint import load_trainable_state
+from fintune.train.distributed import Distributed, resolve_strategy
 from fintune.train.loop import LoopState, train_loop, train_summary
 from fintune.train.memory import reset_peak_rss
 from fintune.train.rundir import RunDir

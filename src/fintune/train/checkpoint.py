@@ -76,7 +76,9 @@ def load_checkpoint(folder: Path, model, optimizer, scheduler) -> dict:
     model_state, optim_state = get_state_dict(model, optimizer, options=TRAINABLE)
     state = {"model": model_state, "optimizer": optim_state}
     dcp.load(state, checkpoint_id=folder / "dcp")
-    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"], options=TRAINABLE)
+    set_state_dict(
+        model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"], options=TRAINABLE
+    )
     saved = torch.load(folder / "loop.pt", weights_only=True)
     scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])

@@ -31,8 +31,8 @@ from fintune.train.checkpoint import (
     trainable_state,
 )
 from fintune.train.distributed import Distributed
-from fintune.train.sharding import full_trainable_state
 from fintune.train.memory import peak_rss_mb, reset_peak_rss
+from fintune.train.sharding import full_trainable_state
 from fintune.train.tracking import Tracker
 
 

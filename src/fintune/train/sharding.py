@@ -26,7 +26,9 @@ weights are not tensors `fully_shard` can split."""
 
 def check_fsdp(kind: str, method: str) -> None:
     if kind != "causal":
-        raise FintuneError("train.strategy 'fsdp' shards causal LMs by decoder layer; an encoder fits one device: use ddp")
+        raise FintuneError(
+            "train.strategy 'fsdp' shards causal LMs by decoder layer; an encoder fits one device: use ddp"
+        )
     if method not in FSDP_METHODS:
         raise FintuneError(f"train.strategy 'fsdp' supports adapter.method {', '.join(FSDP_METHODS)}; not '{method}'")
 
@@ -37,7 +39,9 @@ def shard_model(model: torch.nn.Module, precision: str) -> torch.nn.Module:
     With bf16 precision the gathered weights are cast to bf16 for compute and gradients are reduced in fp32
     (the usual mixed-precision policy); with fp32 nothing is cast, so the run is one process's, sharded.
     """
-    policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if precision == "bf16" else None
+    policy = (
+        MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if precision == "bf16" else None
+    )
     kwargs = {"mp_policy": policy} if policy else {}
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT wraps the transformers model
     unit_classes = set(getattr(inner, "_no_split_modules", None) or [])
