@@ -40,6 +40,14 @@ def _args(tiny_causal_dir, runs: Path, name: str, *extra) -> list[str]:
     ]
 
 
+def _one_process(command: str, tiny_causal_dir, runs: Path, name: str, *extra) -> list[str]:
+    """The 1-process reference run; returns its arguments for the run compared with it."""
+    args = _args(tiny_causal_dir, runs, name, *extra)
+    res = _run("-m", "fintune", command, LLM_CONFIG, *args)
+    assert res.returncode == 0, res.stderr
+    return args
+
+
 def _weights(run: Path) -> dict:
     folder = run / "adapter" if (run / "adapter").exists() else run / "model"
     return load_file(next(folder.glob("*.safetensors")))
@@ -72,9 +80,7 @@ def test_fsdp_in_two_processes_trains_like_one_process(tiny_causal_dir, tmp_path
     # past 1e-4 within 8 steps whatever computes them, so it gets a tenth of it
     rate = ["train.learning_rate=0.001"] if method == "lora_plus" else []
     layers = ["adapter.freeze_trainable_layers=1"] if method == "freeze" else []  # a causal LM has no head
-    args = _args(tiny_causal_dir, runs, "one", f"adapter.method={method}", *rate, *layers)
-    one = _run("-m", "fintune", "train", LLM_CONFIG, *args)
-    assert one.returncode == 0, one.stderr
+    args = _one_process("train", tiny_causal_dir, runs, "one", f"adapter.method={method}", *rate, *layers)
     two = _run("-m", "fintune", "train", LLM_CONFIG, *args, "name=two", "train.strategy=fsdp", "--nproc", "2")
     assert two.returncode == 0, two.stderr
     assert sorted(p.name for p in runs.iterdir()) == ["one", "two"]
@@ -86,9 +92,7 @@ def test_fsdp_in_two_processes_trains_like_one_process(tiny_causal_dir, tmp_path
 @pytest.mark.slow
 def test_fsdp_killed_in_two_processes_resumes_in_one(tiny_causal_dir, tmp_path):
     runs = tmp_path / "runs"
-    args = _args(tiny_causal_dir, runs, "straight")
-    straight = _run("-m", "fintune", "run", LLM_CONFIG, *args)
-    assert straight.returncode == 0, straight.stderr
+    args = _one_process("run", tiny_causal_dir, runs, "straight")
 
     # torchrun starts the killer itself in every worker, so the patched collate runs inside the ranks
     killer = tmp_path / "killer.py"
@@ -116,9 +120,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_two_nodes_on_loopback_write_one_run_with_the_one_process_result(tiny_causal_dir, tmp_path):
     runs = tmp_path / "runs"
-    args = _args(tiny_causal_dir, runs, "one")
-    one = _run("-m", "fintune", "train", LLM_CONFIG, *args)
-    assert one.returncode == 0, one.stderr
+    args = _one_process("train", tiny_causal_dir, runs, "one")
 
     endpoint = f"127.0.0.1:{_free_port()}"
     nodes = [
