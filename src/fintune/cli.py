@@ -294,14 +294,23 @@ def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
     onnx: bool = typer.Option(False, "--onnx", help="Write ONNX (fp32 + int8) for onnxruntime; encoder runs only."),
+    gguf: bool = typer.Option(False, "--gguf", help="Write one GGUF file (llama.cpp, Ollama) + Modelfile; causal runs."),
+    gguf_type: str = typer.Option("f16", "--gguf-type", help="GGUF weight type: f16, q8_0 or f32."),
     allow_changed_data: bool = typer.Option(
         False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."
     ),
 ):
     """Merge a run's adapter into its base model and save it, with the tokenizer, for plain transformers (--onnx: as
-    fp32 and int8 ONNX graphs for onnxruntime)."""
+    fp32 and int8 ONNX graphs for onnxruntime; --gguf: as one GGUF file for llama.cpp / Ollama, checked on reload)."""
     from fintune.export.merged import export_merged
 
+    if onnx and gguf:
+        raise FintuneError("--onnx and --gguf write different formats; give one")
+    if gguf:
+        from fintune.export.gguf_export import export_gguf
+
+        print(f"exported: {export_gguf(run_dir, out, gguf_type)}")
+        return
     if onnx:
         from fintune.export.onnx import export_onnx, int8_summary
 

@@ -39,8 +39,8 @@ EXPORT_INFO = "fintune_export.json"
 def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write the run's merged weights (safetensors), tokenizer and fintune_export.json into `out_dir`."""
     run_dir, out = Path(run_dir), Path(out_dir)
-    _check_target(out, partial_name(out))
-    predictor, method = _load_run(run_dir)
+    check_target(out, partial_name(out))
+    predictor, method = load_run_for_export(run_dir)
     model = predictor.model
 
     if isinstance(model, PeftModel):
@@ -58,7 +58,7 @@ def export_merged(run_dir: str | Path, out_dir: str | Path) -> Path:
     return out
 
 
-def _check_target(out: Path, partial: Path) -> None:
+def check_target(out: Path, partial: Path) -> None:
     if not out.name:
         raise FintuneError(f"export target '{out}' has no folder name; give a new folder")
     if out.exists() and not out.is_dir():
@@ -69,7 +69,7 @@ def _check_target(out: Path, partial: Path) -> None:
         raise FintuneError(f"'{partial}' exists (an interrupted export?); remove it or give another --out")
 
 
-def _load_run(run_dir: Path):
+def load_run_for_export(run_dir: Path):
     """(Predictor, the run's adapter method); a QLoRA adapter is loaded over its unquantised base, to merge into."""
 
     check_finished_run(run_dir)

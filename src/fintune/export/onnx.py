@@ -35,7 +35,7 @@ from fintune.atomic import partial_folder, partial_name
 from fintune.data.registry import load_splits
 from fintune.errors import FintuneError
 from fintune.eval.data_check import check_data
-from fintune.export.merged import _check_target, _load_run
+from fintune.export.merged import check_target, load_run_for_export
 from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_outlier_channels
 from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
 from fintune.inference.encoder_probs import predict_proba
@@ -73,10 +73,10 @@ def require_onnx() -> None:
 def export_onnx(run_dir: str | Path, out_dir: str | Path, allow_changed_data: bool = False) -> Path:
     """Write model.onnx, model.int8.onnx, the tokenizer and onnx_export.json of an encoder run into `out_dir`."""
     run_dir, out = Path(run_dir), Path(out_dir)
-    _check_target(out, partial_name(out))
+    check_target(out, partial_name(out))
     require_onnx()
     _refuse_causal(run_dir)
-    predictor, method = _load_run(run_dir)
+    predictor, method = load_run_for_export(run_dir)
     model = predictor.model
 
     if isinstance(model, PeftModel):

@@ -70,6 +70,11 @@ def is_gguf(path: str, gguf_file: str | None = None) -> bool:
     return path in BUNDLED_LLMS or bool(gguf_file) or path.lower().endswith(".gguf")
 
 
+def source_gguf(path: str, gguf_file: str | None = None) -> Path | None:
+    """The GGUF file a model.path / model.gguf_file names (a bundled alias located, not copied), or None."""
+    return _locate(path, gguf_file)[0] if is_gguf(path, gguf_file) else None
+
+
 def converted_folder(path: str, gguf_file: str | None = None) -> Path:
     """The safetensors folder of a bundled alias, a `.gguf` file or a directory + `gguf_file`; converts on first use."""
     source, origin = _locate(path, gguf_file)

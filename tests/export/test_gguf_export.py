@@ -1,0 +1,99 @@
+"""`fintune export --gguf`: a tiny random Llama + LoRA run written as GGUF, read back by transformers' reader.
+
+The tiny runs train on the tiny CSV; one run's base is a .gguf file (tokenizer metadata copied from it), the other's
+a safetensors folder with a byte-level BPE tokenizer (tokenizer metadata written from tokenizer.json).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fintune.export.gguf_check import load_gguf
+from fintune.inference.predictor import Predictor
+from tests.conftest import ROOT, TINY_CSV, fintune, one_line_error, tiny_causal_overrides, tiny_run_overrides
+from tests.models.gguf_fixture import build_source, write_gguf
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """{"gguf": a LoRA run on a tiny .gguf base, "folder": the same on its safetensors folder}; FINTUNE_HOME."""
+    root = tmp_path_factory.mktemp("gguf-export")
+    source = build_source(root / "source", tie=False)
+    (root / "gguf").mkdir()
+    path = write_gguf(source, root / "gguf" / "tiny-llama.gguf")
+    env = {"FINTUNE_HOME": str(root / "home")}
+    runs = {}
+    for name, base in (("gguf", path), ("folder", source)):
+        res = fintune(
+            "run",
+            ROOT / "configs/llm/llama_lora_fpb.yaml",
+            *tiny_causal_overrides(base, root / "runs", name),
+            "eval.generate=false",
+            env=env,
+        )
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs[name] = root / "runs" / name
+    return runs, env
+
+
+@pytest.mark.parametrize("base", ["gguf", "folder"])
+def test_f32_export_reloads_with_identical_label_predictions(base, tiny_runs, tmp_path):
+    runs, env = tiny_runs
+    out = tmp_path / "out"
+    res = fintune("export", "--run", runs[base], "--out", out, "--gguf", "--gguf-type", "f32", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    info = json.loads((out / "gguf_export.json").read_text())
+    assert info["check"]["passed"] and info["check"]["tokenization_mismatches"] == 0
+    assert info["check"]["label_agreement"] == 1.0 and info["check"]["max_abs_logit_diff"] < 1e-3
+    assert ("copied from tiny-llama.gguf" in info["tokenizer"]) == (base == "gguf")
+    file = out / info["file"]
+    assert file.stat().st_size == info["bytes"] and info["architecture"] == "llama"
+
+    # independently of the export's own check: label scoring through the reloaded file equals the run's
+    texts = [line.rsplit(",", 1)[0] for line in TINY_CSV.read_text(encoding="utf-8").splitlines()[1:]]
+    reference = Predictor.load(runs[base])
+    tokenizer, model = load_gguf(file)
+    reloaded = Predictor(runs[base], reference.cfg, reference.labels, tokenizer, model, "causal")
+    ours, theirs = reference.predict_proba(texts), reloaded.predict_proba(texts)
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+
+    modelfile = (out / "Modelfile").read_text()
+    assert f"FROM ./{info['file']}" in modelfile and "{{ .Prompt }}" in modelfile
+    assert "negative, neutral, positive" in modelfile
+
+
+def test_q8_0_export_reports_its_agreement(tiny_runs, tmp_path):
+    runs, env = tiny_runs
+    f32, q8 = tmp_path / "f32", tmp_path / "q8"
+    for out, kind in ((f32, "f32"), (q8, "q8_0")):
+        res = fintune("export", "--run", runs["gguf"], "--out", out, "--gguf", "--gguf-type", kind, env=env)
+        assert res.returncode == 0, res.stderr[-3000:]
+    info = json.loads((q8 / "gguf_export.json").read_text())
+    assert info["gguf_type"] == "q8_0" and info["check"]["prompts"] > 0
+    assert 0.0 <= info["check"]["label_agreement"] <= 1.0
+    assert info["check"]["max_abs_logit_diff"] > 0  # 8-bit weights are not the fp32 ones
+    assert info["bytes"] < 0.5 * json.loads((f32 / "gguf_export.json").read_text())["bytes"]
+
+
+def test_encoder_runs_and_bad_types_get_one_line(tiny_runs, tmp_path, tiny_model_dir):
+    runs, env = tiny_runs
+    assert fintune("run", ROOT / "configs/quickstart.yaml", *tiny_run_overrides(tiny_model_dir, tmp_path)).returncode == 0
+    res = fintune("export", "--run", tmp_path / "tiny", "--out", tmp_path / "a", "--gguf", env=env)
+    one_line_error(res, "encoder", "GGUF")
+    res = fintune("export", "--run", runs["gguf"], "--out", tmp_path / "b", "--gguf", "--gguf-type", "q4", env=env)
+    one_line_error(res, "--gguf-type", "q4")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_unsupported_family_is_refused():
+    from transformers import GPT2Config
+
+    from fintune.errors import FintuneError
+    from fintune.export.gguf_layout import architecture
+
+    with pytest.raises(FintuneError, match="'gpt2'"):
+        architecture(GPT2Config())
