@@ -294,7 +294,7 @@ def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
     onnx: bool = typer.Option(False, "--onnx", help="Write ONNX (fp32 + int8) for onnxruntime; encoder runs only."),
-    gguf: bool = typer.Option(False, "--gguf", help="Write one GGUF file (llama.cpp, Ollama) + Modelfile; causal runs."),
+    gguf: bool = typer.Option(False, "--gguf", help="One GGUF file (llama.cpp, Ollama) + Modelfile; causal runs."),
     gguf_type: str = typer.Option("f16", "--gguf-type", help="GGUF weight type: f16, q8_0 or f32."),
     allow_changed_data: bool = typer.Option(
         False, "--allow-changed-data", help="Go on when the run's data files changed since it was made (recorded)."

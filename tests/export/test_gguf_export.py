@@ -81,7 +81,8 @@ def test_q8_0_export_reports_its_agreement(tiny_runs, tmp_path):
 
 def test_encoder_runs_and_bad_types_get_one_line(tiny_runs, tmp_path, tiny_model_dir):
     runs, env = tiny_runs
-    assert fintune("run", ROOT / "configs/quickstart.yaml", *tiny_run_overrides(tiny_model_dir, tmp_path)).returncode == 0
+    encoder = fintune("run", ROOT / "configs/quickstart.yaml", *tiny_run_overrides(tiny_model_dir, tmp_path))
+    assert encoder.returncode == 0, encoder.stderr[-2000:]
     res = fintune("export", "--run", tmp_path / "tiny", "--out", tmp_path / "a", "--gguf", env=env)
     one_line_error(res, "encoder", "GGUF")
     res = fintune("export", "--run", runs["gguf"], "--out", tmp_path / "b", "--gguf", "--gguf-type", "q4", env=env)

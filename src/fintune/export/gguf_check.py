@@ -77,7 +77,8 @@ def check_gguf(path, reference: Predictor, texts: list[str], gguf_type: str) -> 
 
 def _failure(result: dict, gguf_type: str) -> str | None:
     if result["tokenization_mismatches"]:
-        return f"the file's tokenizer encodes {result['tokenization_mismatches']} of {result['prompts']} prompts differently"
+        mismatched, prompts = result["tokenization_mismatches"], result["prompts"]
+        return f"the file's tokenizer encodes {mismatched} of {prompts} prompts differently"
     if not np.isfinite(result["max_abs_logit_diff"]):
         return "the reloaded model gives non-finite logits"
     if gguf_type == "f32" and result["max_abs_logit_diff"] > F32_LOGIT_TOLERANCE:

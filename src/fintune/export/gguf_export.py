@@ -108,7 +108,9 @@ def _check_texts(run_dir: Path, cfg) -> tuple[list[str], str]:
     except FintuneError:
         predictions = run_dir / "predictions.csv"
         if not predictions.is_file():
-            raise FintuneError(f"GGUF check: the data of '{run_dir}' is unreadable here and it has no predictions.csv")
+            raise FintuneError(
+                f"GGUF check: the data of '{run_dir}' is unreadable here and it has no predictions.csv"
+            ) from None
         frame, where = pd.read_csv(predictions), "test (from predictions.csv; the run's data is unreadable here)"
     if "text" not in frame or not len(frame):
         raise FintuneError(f"GGUF check: no texts to check on in the {where} split of '{run_dir}'")
