@@ -87,15 +87,6 @@ def build_source(folder: Path, tie: bool) -> Path:
     return folder
 
 
-def permute_for_rope(weight: np.ndarray, n_head: int) -> np.ndarray:
-    """llama.cpp's row order of a q/k projection: per head, the two rotary halves interleaved.
-
-    transformers' GGUF reader undoes it (`LlamaTensorProcessor._reverse_permute_weights`) by the inverse reshape.
-    """
-    rows = weight.shape[0]
-    return weight.reshape(n_head, 2, rows // n_head // 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
-
-
 def _merges(tokenizer) -> list[str]:
     """The BPE merges as GGUF stores them ("a b"); tokenizers serialises them as pairs or as such strings."""
     merges = json.loads(tokenizer.backend_tokenizer.to_str())["model"]["merges"]
@@ -107,6 +98,9 @@ def write_gguf(source: Path, path: Path) -> Path:
     import gguf
     from safetensors.numpy import load_file
     from transformers import AutoConfig, AutoTokenizer
+
+    # fintune's exporter's row order; transformers' reader (`_reverse_permute_weights`) must undo it exactly
+    from fintune.export.gguf_layout import rotary_row_order
 
     config = AutoConfig.from_pretrained(source)
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -145,9 +139,9 @@ def write_gguf(source: Path, path: Path) -> Path:
         name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         assert name is not None, f"no GGUF name for {hf_name}"
         if name.endswith("attn_q.weight"):
-            tensor = permute_for_rope(tensor, config.num_attention_heads)
+            tensor = rotary_row_order(tensor, config.num_attention_heads)
         elif name.endswith("attn_k.weight"):
-            tensor = permute_for_rope(tensor, config.num_key_value_heads)
+            tensor = rotary_row_order(tensor, config.num_key_value_heads)
         writer.add_tensor(name, np.ascontiguousarray(tensor, dtype=np.float32))
 
     writer.write_header_to_file()

@@ -53,7 +53,8 @@ def export_gguf(run_dir: str | Path, out_dir: str | Path, gguf_type: str = "f16"
         path = partial / f"{run_dir.name}.{gguf_type}.gguf"
         t0 = time.perf_counter()
         _say(f"writing {path.name} ({gguf_type})")
-        tokenizer_origin = _write(path, model, loaded, arch, gguf_type)
+        source = source_gguf(loaded.cfg.model.path, loaded.cfg.model.gguf_file)
+        tokenizer_origin = write_gguf(path, model, loaded.tokenizer, source, run_dir.name, gguf_type)
         write_s = time.perf_counter() - t0
         _say(f"reading it back and comparing with the merged model on {len(texts)} {checked_on} prompts")
         check = check_gguf(path, reference, texts, gguf_type)
@@ -80,16 +81,18 @@ def export_gguf(run_dir: str | Path, out_dir: str | Path, gguf_type: str = "f16"
     return out
 
 
-def _write(path: Path, model, loaded, arch, gguf_type: str) -> str:
+def write_gguf(path: Path, model, tokenizer, source: Path | None, name: str, gguf_type: str) -> str:
+    """Write `model` (a plain, merged causal LM) and `tokenizer` as one GGUF file; returns where the tokenizer
+    metadata came from. `source`: the GGUF file the base model was read from, if any."""
+    arch = architecture(model.config)
     file_type, matrix_type = GGUF_TYPES[gguf_type]
     writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[arch.arch])
-    write_hyperparameters(writer, model.config, arch, loaded.run_dir.name)
+    write_hyperparameters(writer, model.config, arch, name)
     writer.add_file_type(file_type)
     if matrix_type not in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
     rows = model.get_input_embeddings().weight.shape[0]
-    source = source_gguf(loaded.cfg.model.path, loaded.cfg.model.gguf_file)
-    origin = write_tokenizer(writer, loaded.tokenizer, source, rows)
+    origin = write_tokenizer(writer, tokenizer, source, rows)
     for name, array in gguf_tensors(model, arch):
         data, raw_dtype = encode_tensor(name, array, matrix_type)
         writer.add_tensor(name, data, raw_dtype=raw_dtype)
