@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fintune.export.gguf_check import load_gguf
+from fintune.export.modelfile import full_prompt
 from fintune.inference.predictor import Predictor
 from tests.conftest import ROOT, TINY_CSV, fintune, one_line_error, tiny_causal_overrides, tiny_run_overrides
 from tests.models.gguf_fixture import build_source, write_gguf
@@ -64,6 +65,11 @@ def test_f32_export_reloads_with_identical_label_predictions(base, tiny_runs, tm
     modelfile = (out / "Modelfile").read_text()
     assert f"FROM ./{info['file']}" in modelfile and "{{ .Prompt }}" in modelfile
     assert "negative, neutral, positive" in modelfile
+    # Ollama's TEMPLATE with a text in place of {{ .Prompt }} is the run's own prompt for that text
+    template = modelfile.split('TEMPLATE """', 1)[1].split('"""', 1)[0]
+    prompt = full_prompt(reference.cfg, reference.tokenizer, reference.labels, texts[0])
+    bos = reference.tokenizer.bos_token or ""
+    assert template.replace("{{ .Prompt }}", texts[0]) in (prompt, prompt.removeprefix(bos))
 
 
 def test_q8_0_export_reports_its_agreement(tiny_runs, tmp_path):

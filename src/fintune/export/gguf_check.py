@@ -15,6 +15,8 @@ design, so its agreement is measured and reported, not required.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -31,8 +33,9 @@ in the reload, ~1e-5 on a 30-layer model. 1e-3 fails any misplaced or mis-scaled
 
 def load_gguf(path):
     """(tokenizer, model) as transformers reads the file; fp32, eval mode."""
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # its per-tensor de-quantisation progress is noise here
+    verbosity, quiet = hf_logging.get_verbosity(), os.environ.get("TQDM_DISABLE")
+    hf_logging.set_verbosity_error()
+    os.environ["TQDM_DISABLE"] = "1"  # the reader's own per-tensor bar (under a second) is noise here
     try:
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
@@ -40,6 +43,10 @@ def load_gguf(path):
         raise FintuneError(f"the written GGUF file does not load back: {str(e).splitlines()[0]}") from None
     finally:
         hf_logging.set_verbosity(verbosity)
+        if quiet is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = quiet
     return tokenizer, model.eval()
 
 

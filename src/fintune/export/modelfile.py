@@ -29,8 +29,8 @@ def full_prompt(cfg, tokenizer, labels: list[str], text: str) -> str:
 
 def modelfile(gguf_name: str, cfg, tokenizer, labels: list[str], run_name: str) -> str:
     prompt = full_prompt(cfg, tokenizer, labels, PLACEHOLDER)
-    if tokenizer.bos_token and prompt.startswith(tokenizer.bos_token):
-        prompt = prompt[len(tokenizer.bos_token) :]  # llama.cpp adds BOS itself where the file says so
+    if _adds_bos(tokenizer) and prompt.startswith(tokenizer.bos_token):
+        prompt = prompt[len(tokenizer.bos_token) :]  # llama.cpp puts it in front itself (add_bos_token), not twice
     before, after = prompt.split(PLACEHOLDER)
     template = _escape(before) + "{{ .Prompt }}" + _escape(after)
     longest = max(len(tokenizer(label, add_special_tokens=False)["input_ids"]) for label in labels)
@@ -47,6 +47,13 @@ def modelfile(gguf_name: str, cfg, tokenizer, labels: list[str], run_name: str) 
     if tokenizer.eos_token:
         lines.append(f'PARAMETER stop "{tokenizer.eos_token}"')
     return "\n".join(lines) + "\n"
+
+
+def _adds_bos(tokenizer) -> bool:
+    """Does the tokenizer put BOS in front of plain text by itself? (SmolLM2's does not: its `<|im_start|>` opens
+    every chat turn and must stay in the template.)"""
+    ids = tokenizer("a", add_special_tokens=True)["input_ids"]
+    return bool(tokenizer.bos_token) and bool(ids) and ids[0] == tokenizer.bos_token_id
 
 
 def _escape(text: str) -> str:
