@@ -1,6 +1,7 @@
 """`fintune compare`: a sweep on the tiny model -> leaderboard, best.json chosen on validation, resumable."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,8 @@ import pytest
 import yaml
 
 from fintune.compare.convergence import time_to_val_target, val_target
-from fintune.compare.sweep import grid, load_sweep
+from fintune.compare import sweep as sweep_module
+from fintune.compare.sweep import grid, load_sweep, run_sweep
 from fintune.errors import FintuneError
 from fintune.eval.significance import mcnemar_p
 
@@ -92,6 +94,34 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
 
     again = _run("compare", path)  # everything finished with the same config: nothing runs again
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
+
+
+class _WrappedInterrupt(BaseException):
+    """What torch.distributed.checkpoint raises when Ctrl-C arrives inside dcp.save."""
+
+
+@pytest.mark.parametrize("library", ["swallows it", "wraps it"])
+def test_a_ctrl_c_a_library_caught_still_stops_the_sweep(tmp_path, tiny_overrides, monkeypatch, library):
+    sweep = load_sweep(_sweep(tmp_path, tiny_overrides))
+    started = []
+
+    def a_run_pressed_ctrl_c_in(cfg, resume=False):
+        started.append(cfg.name)
+        cfg.run_dir.mkdir(parents=True)
+        (cfg.run_dir / "metrics.json").write_text("{}")
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a library's catch-all is on the stack
+            time.sleep(1)
+        except BaseException as e:  # noqa: BLE001 - the library's own catch-all
+            if library == "wraps it":
+                raise _WrappedInterrupt() from e
+
+    monkeypatch.setattr(sweep_module, "run_recipe", a_run_pressed_ctrl_c_in)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, say=lambda line: None)
+    assert started == [sweep.runs[0][1].name]  # the sweep stopped there: no second run started
+    recorded = list((sweep.folder / "results").glob("*.json"))
+    assert len(recorded) == (1 if library == "swallows it" else 0)  # a run that finished is kept
 
 
 @pytest.mark.slow

@@ -58,6 +58,8 @@ def test_signal_run_picks_its_cut_on_validation_and_reports_ranking_scores(tiny_
     assert metrics["test"]["labels"] == ["none", "signal"]
     assert metrics["threshold"]["chosen_on"] == "validation" and metrics["threshold"]["rule"] == "max_f1"
     assert {"pr_auc", "roc_auc"} <= set(metrics["test"]) and "test_argmax" in metrics
+    # validation (what a sweep chooses by) is scored at the cut test uses, argmax kept beside it
+    assert "pr_auc" in metrics["validation"] and "validation_argmax" in metrics
     assert set(metrics["baselines"]) == {"majority", "random", "tfidf_lr"}
     assert metrics["data"]["label_definition"] == "human:flag"
     predictions = pd.read_csv(run / "predictions.csv")

@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from fintune.errors import FintuneError
+from fintune.interrupts import remembered_interrupts
 
 app = typer.Typer(
     add_completion=False,
@@ -34,14 +35,23 @@ def _user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except FintuneError as e:
-            print(f"fintune: error: {e}", file=sys.stderr)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            print("fintune: interrupted", file=sys.stderr)
-            raise typer.Exit(130) from None
+        with remembered_interrupts() as pressed:
+            try:
+                return fn(*args, **kwargs)
+            except FintuneError as e:
+                print(f"fintune: error: {e}", file=sys.stderr)
+                raise typer.Exit(2) from None
+            except KeyboardInterrupt:
+                print("fintune: interrupted", file=sys.stderr)
+                raise typer.Exit(130) from None
+            except (typer.Exit, SystemExit):
+                raise
+            except BaseException:
+                if not pressed:
+                    raise
+                # Ctrl-C inside a checkpoint write arrives as torch's CheckpointException: still an interruption
+                print("fintune: interrupted", file=sys.stderr)
+                raise typer.Exit(130) from None
 
     return wrapper
 

@@ -6,7 +6,7 @@ import pytest
 
 from fintune.config import validate_config
 from fintune.errors import FintuneError
-from fintune.eval.threshold import choose_threshold, decide, ranking_scores
+from fintune.eval.threshold import at_cut, choose_threshold, decide, ranking_scores, thresholded_block
 
 LABELS = ["none", "signal"]
 
@@ -26,19 +26,18 @@ def test_target_precision_takes_the_lowest_cut_that_reaches_it():
         choose_threshold(np.array([1, 0], dtype=bool), np.array([0.1, 0.9]), "target_precision", 0.9)
 
 
-def test_the_cut_comes_from_validation_whatever_the_test_labels_are():
+def test_validation_is_scored_at_the_cut_it_chose_not_at_argmax():
     cfg = validate_config({"eval": {"threshold": "max_f1"}}, "x")
     rng = np.random.default_rng(0)
     validation = pd.DataFrame({"label": rng.choice(LABELS, 200, p=[0.9, 0.1])})
-    val_probs = rng.random((200, 2))
-    test_probs = rng.random((100, 2))
-    cuts = {
-        decide(cfg, validation, val_probs, pd.DataFrame({"label": rng.choice(LABELS, 100)}), test_probs, LABELS)[
-            "threshold"
-        ]["cut"]
-        for _ in range(3)
-    }
-    assert len(cuts) == 1  # three different test label sets, one cut
+    positive = (validation["label"] == LABELS[1]).to_numpy()
+    p_pos = np.clip(0.1 + 0.25 * positive + rng.normal(0, 0.08, 200), 0, 1)  # ranks well, never above 0.5
+    val_probs = np.column_stack([1 - p_pos, p_pos])
+    cut = decide(cfg, validation, val_probs, LABELS)["cut"]
+    at_argmax = thresholded_block(validation, val_probs, LABELS, 0.5)
+    chosen = at_cut(validation, val_probs, LABELS, cut)
+    assert cut < 0.5 and at_argmax["f1_macro"] < 0.5  # argmax calls nothing positive
+    assert chosen["f1_macro"] > 0.8 and chosen["pr_auc"] > 0.8
 
 
 def test_ranking_scores_are_undefined_without_both_classes():

@@ -34,6 +34,7 @@ import yaml
 from fintune.compare.scoring import FORECASTING, Scoring, scoring_for
 from fintune.config import RunConfig, apply_override, validate_config
 from fintune.errors import FintuneError
+from fintune.interrupts import remembered_interrupts
 from fintune.recipes import run_recipe
 from fintune.train.checkpoint import has_checkpoint
 from fintune.train.rundir import RunDir
@@ -191,30 +192,36 @@ def run_sweep(sweep: Sweep, say=print) -> list[dict]:
     results_dir = sweep.folder / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for i, (point, cfg) in enumerate(sweep.runs, start=1):
-        label = f"[{i}/{len(sweep.runs)}] {cfg.name}"
-        out = results_dir / f"{cfg.name}.json"
-        if is_done(cfg):
-            say(f"{label}: finished before, skipped")
-        else:
-            resume = can_resume(cfg)
-            say(f"{label}: " + ("continuing its unfinished run from the last checkpoint" if resume else "running"))
-            t0 = time.perf_counter()
-            try:
-                # overwrite: a finished run with another config (the sweep file changed) is replaced
-                run_recipe(cfg.model_copy(update={"overwrite": True}), resume=resume)
-            except KeyboardInterrupt:
-                raise
-            except Exception as e:  # noqa: BLE001 - a failed run is recorded; the sweep goes on
-                record = {"run_info": {"name": cfg.name, "axes": point, "status": "failed", "error": str(e)}}
-                record["run_info"]["traceback"] = traceback.format_exc(limit=3)
-                out.write_text(json.dumps(record, indent=2), encoding="utf-8")
-                say(f"{label}: FAILED after {time.perf_counter() - t0:.0f} s: {str(e).splitlines()[0]}")
-                records.append(record)
-                continue
-        record = result_record(cfg, point)
-        out.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        records.append(record)
+    with remembered_interrupts() as pressed:
+        for i, (point, cfg) in enumerate(sweep.runs, start=1):
+            label = f"[{i}/{len(sweep.runs)}] {cfg.name}"
+            out = results_dir / f"{cfg.name}.json"
+            if is_done(cfg):
+                say(f"{label}: finished before, skipped")
+            else:
+                resume = can_resume(cfg)
+                say(f"{label}: " + ("continuing its unfinished run from the last checkpoint" if resume else "running"))
+                t0 = time.perf_counter()
+                try:
+                    # overwrite: a finished run with another config (the sweep file changed) is replaced
+                    run_recipe(cfg.model_copy(update={"overwrite": True}), resume=resume)
+                except Exception as e:  # noqa: BLE001 - a failed run is recorded; the sweep goes on
+                    if pressed:  # Ctrl-C that a library turned into its own error is still Ctrl-C
+                        raise KeyboardInterrupt from None
+                    record = {"run_info": {"name": cfg.name, "axes": point, "status": "failed", "error": str(e)}}
+                    record["run_info"]["traceback"] = traceback.format_exc(limit=3)
+                    out.write_text(json.dumps(record, indent=2), encoding="utf-8")
+                    say(f"{label}: FAILED after {time.perf_counter() - t0:.0f} s: {str(e).splitlines()[0]}")
+                    records.append(record)
+                    continue
+                except BaseException:  # KeyboardInterrupt, or torch's CheckpointException wrapping one
+                    if pressed:
+                        raise KeyboardInterrupt from None
+                    raise
+            record = result_record(cfg, point)
+            out.write_text(json.dumps(record, indent=2), encoding="utf-8")
+            records.append(record)
+            pressed.stop_if_pressed()  # a Ctrl-C swallowed inside that run: it finished, the next one does not start
     return records
 
 

@@ -50,14 +50,17 @@ def thresholded_block(frame: pd.DataFrame, probs: np.ndarray, labels: list[str],
     return classification_metrics(list(frame["label"]), list(preds), labels, entry_days(frame))
 
 
-def decide(cfg, validation: pd.DataFrame, val_probs: np.ndarray, test: pd.DataFrame, test_probs, labels) -> dict:
-    """{'test': the block at the chosen cut, 'threshold': how it was chosen} for a binary run."""
-    positive = labels[1]
+def decide(cfg, validation: pd.DataFrame, val_probs: np.ndarray, labels: list[str]) -> dict:
+    """How the cut on p(labels[1]) was chosen on validation: {'rule', 'cut', 'chosen_on', 'validation'}."""
     cut, achieved = choose_threshold(
-        (validation["label"] == positive).to_numpy(), val_probs[:, 1], cfg.eval.threshold, cfg.eval.target_precision
+        (validation["label"] == labels[1]).to_numpy(), val_probs[:, 1], cfg.eval.threshold, cfg.eval.target_precision
     )
-    block = thresholded_block(test, test_probs, labels, cut)
-    block.update(ranking_scores((test["label"] == positive).to_numpy(), test_probs[:, 1]))
     # unrounded: predictions.csv applies this very cut, and a rounded one can flip probabilities next to it
-    info = {"rule": cfg.eval.threshold, "cut": cut, "chosen_on": "validation", "validation": achieved}
-    return {"test": block, "threshold": info}
+    return {"rule": cfg.eval.threshold, "cut": cut, "chosen_on": "validation", "validation": achieved}
+
+
+def at_cut(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], cut: float) -> dict:
+    """A split's block at the chosen cut, with the threshold-free ranking scores beside it."""
+    block = thresholded_block(frame, probs, labels, cut)
+    block.update(ranking_scores((frame["label"] == labels[1]).to_numpy(), probs[:, 1]))
+    return block

@@ -27,7 +27,7 @@ from fintune.eval.calibration import calibration_report
 from fintune.eval.classify import evaluate_split, predictions_frame, scored_split
 from fintune.eval.generate import generate_and_parse
 from fintune.eval.run_eval import benchmark_block
-from fintune.eval.threshold import decide, ranking_scores
+from fintune.eval.threshold import at_cut, decide, ranking_scores
 from fintune.inference.calibration import content_free_prior
 from fintune.inference.predictor import Predictor
 from fintune.inference.probabilities import probability_fn
@@ -150,15 +150,21 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
         metrics["validation"] = scored_split(splits.validation, val_probs, labels)
     else:
         metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
+    cut = None
+    if len(labels) == 2 and cfg.eval.threshold != "argmax":
+        # validation is measured at the cut test will use, so that a sweep (or tune) choosing on validation
+        # ranks runs by the decision they will make; at argmax a rare positive can score zero everywhere
+        metrics["threshold"] = decide(cfg, splits.validation, val_probs, labels)
+        cut = metrics["threshold"]["cut"]
+        metrics["validation_argmax"] = metrics["validation"]
+        metrics["validation"] = at_cut(splits.validation, val_probs, labels, cut)
     if not with_test:
         return Evaluated(metrics)
     metrics["test"], test_probs = evaluate_split(job.probs_of, splits.test, labels)
     if len(labels) == 2:  # binary: threshold-free ranking scores, and the validation-chosen cut if asked
         metrics["test"].update(ranking_scores((splits.test["label"] == labels[1]).to_numpy(), test_probs[:, 1]))
-        if cfg.eval.threshold != "argmax":
-            decided = decide(cfg, splits.validation, val_probs, splits.test, test_probs, labels)
-            metrics["test_argmax"], metrics["test"] = metrics["test"], decided["test"]
-            metrics["threshold"] = decided["threshold"]
+        if cut is not None:
+            metrics["test_argmax"], metrics["test"] = metrics["test"], at_cut(splits.test, test_probs, labels, cut)
     if model.kind == "causal" and cfg.adapter.method == "none":  # zero-shot: label scoring with and without calibration
         raw = probability_fn(model.kind, model.module, model.tokenizer, cfg, labels, calibration="none")
         metrics["calibration"] = calibration_report(
@@ -169,7 +175,6 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
     metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
     if DATASET_COLUMN in splits.test.columns:  # several datasets: each one's own test split, as `fintune eval` does
         metrics["evals"] = _per_dataset(splits, test_probs)
-    cut = metrics.get("threshold", {}).get("cut")
     return Evaluated(metrics, test_probs, predictions_frame(splits.test, test_probs, labels, cut))
 
 
