@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fintune.compare.convergence import time_to_val_target, val_target
 from fintune.compare import sweep as sweep_module
+from fintune.compare.convergence import time_to_val_target, val_target
 from fintune.compare.sweep import grid, load_sweep, run_sweep
 from fintune.errors import FintuneError
 from fintune.eval.significance import mcnemar_p
