@@ -6,6 +6,7 @@ bundled model's path through the whole workflow is always exercised.
 
 import json
 import os
+import re
 from pathlib import Path
 
 from fintune.config import load_config
@@ -16,7 +17,7 @@ from tests.conftest import TINY_CSV
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_on_a_slice_with_the_bundled_model(tmp_path):
+def test_quickstart_on_a_slice_with_the_bundled_model(tmp_path, capfd):
     data = [] if os.environ.get("FINTUNE_DATA_DIR") else [f"data.source={TINY_CSV}"]
     cfg = load_config(
         ROOT / "configs/quickstart.yaml",
@@ -33,6 +34,8 @@ def test_quickstart_on_a_slice_with_the_bundled_model(tmp_path):
     run_dir = run(cfg)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["train"]["steps"] == 4
+    said = capfd.readouterr().err.replace("\n", " ")  # the console wraps long lines at spaces
+    assert re.search(r"stopped at step 4 of epoch \d \(max_steps\)", said)  # 4 steps end inside an epoch
     assert metrics["test"]["n"] == 64 if not data else metrics["test"]["n"] > 0
     assert metrics["meta"]["versions"]["transformers"]
     predictor = Predictor.load(run_dir)

@@ -69,6 +69,24 @@ def _quiet_libraries() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
+    # every single-process checkpoint write says it found no process group; that is the normal case here
+    warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.get_logger("transformers")  # sets up transformers' own handler, which its records go to
+    for handler in logging.getLogger("transformers").handlers:
+        handler.addFilter(_drop_library_noise)
+
+
+LIBRARY_NOISE = (
+    "incompatible with gradient checkpointing",  # transformers then trains without the cache, as it should
+    "`past_key_values`/`cache_params` are deprecated",  # an internal rename inside transformers' own calls
+)
+"""transformers messages that look alarming and ask nothing of the user."""
+
+
+def _drop_library_noise(record: logging.LogRecord) -> bool:
+    return not any(noise in record.getMessage() for noise in LIBRARY_NOISE)
 
 
 @app.command()
@@ -200,6 +218,45 @@ def predict(
     for text, res in zip(texts or [], predictor.predict(texts or [])):
         probs = "  ".join(f"{k}={v:.3f}" for k, v in res["probs"].items())
         print(f"{res['label']:>10}  {probs}  {text}")
+
+
+@app.command()
+@_user_errors
+def chat(
+    run_dir: Path = typer.Option(..., "--run", help="A finished causal-LM run (sentiment, trend or signal)."),
+    once: str | None = typer.Option(None, "--once", help="Answer this one text and exit (for scripts)."),
+    show_prompt: bool = typer.Option(False, "--show-prompt", help="Also print the exact prompt the model sees."),
+    max_new_tokens: int | None = typer.Option(
+        None, "--max-new-tokens", min=1, help="Answer length (default: the run's)."
+    ),
+):
+    """Talk to a fine-tuned LLM: each line goes into the run's prompt; label probabilities and the answer come back."""
+    from fintune.inference.chat import Chat
+    from fintune.inference.predictor import Predictor, check_finished_run
+
+    check_finished_run(run_dir)
+    session = Chat(Predictor.load(run_dir), max_new_tokens)
+
+    def answer(text: str) -> None:
+        reply = session.reply(text)
+        if show_prompt:
+            print(f"--- prompt ---\n{reply.prompt}\n--- end of prompt ---")
+        probs = "  ".join(f"{label} {p:.3f}" for label, p in sorted(reply.probs.items(), key=lambda kv: -kv[1]))
+        print(f"label scoring: {probs}")
+        print(f"answer: {reply.answer or '(none: the model ended its answer at once)'}")
+
+    if once is not None:
+        answer(once)
+        return
+    print(f"{run_dir}: labels {', '.join(session.predictor.labels)}; one text per line, Ctrl-D to quit")
+    while True:
+        try:
+            text = input("> ")
+        except EOFError:  # Ctrl-D: a clean end of the conversation
+            print()
+            return
+        if text.strip():
+            answer(text)
 
 
 @app.command()
@@ -382,7 +439,7 @@ def data_list():
 @data_app.command("show")
 @_user_errors
 def data_show(name: str = typer.Argument(..., help="Registered dataset name or file path.")):
-    """Split sizes and label counts of a dataset, as a run would see it."""
+    """Split sizes, label counts and three example rows per split of a dataset, as a run would see it."""
     from fintune.config import DataConfig
     from fintune.data import load_splits
     from fintune.inference.predictor import Predictor  # a teacher run labels data.signal.label: teacher:<run>
@@ -409,6 +466,11 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
         )
     for path, digest in splits.fingerprints().items():
         print(f"  {path}  sha256 {digest[:16]}...")
+    for split in ("train", "validation", "test"):
+        print(f"  first {split} examples:")
+        for row in getattr(splits, split).head(3).itertuples():
+            text = " ".join(str(row.text).split())
+            print(f"    [{row.label}] {text[:100]}{'...' if len(text) > 100 else ''}")
 
 
 @data_app.command("export")

@@ -1,7 +1,7 @@
 """Progress with rate and ETA for every long step: training, label scoring, generation.
 
-On a terminal it is a live bar on stderr; in a log file (a background run, CI) it is one line at every tenth of
-the work and one at the end, so a log also says how far a step got and how long the rest will take.
+On a terminal it is a live bar on stderr; in a log file (a background run, CI) it is a plain line every ~10 s
+and one at the end, so a log also says that a step is alive, how far it got and how long the rest will take.
 """
 
 from __future__ import annotations
@@ -59,20 +59,23 @@ def _live_bar(what: str, total: int, unit: str, done: int, console: Console) -> 
         yield advance
 
 
+LOG_EVERY_S = 10.0
+"""In a log, a progress line at most this often: enough to see a step is alive, few enough to read."""
+
+
 def _log_lines(what: str, total: int, unit: str, done: int) -> Iterator[Advance]:
     t0, start = time.perf_counter(), done
-    state = {"done": done, "next": (done // (total / 10) + 1) * total / 10, "note": ""}
+    state = {"done": done, "said": t0, "note": ""}
 
     def advance(n: int, note: str = "") -> None:
         state["done"] += n
         state["note"] = note
-        now = state["done"]
-        if state["next"] <= now < total:
-            rate = (now - start) / max(time.perf_counter() - t0, 1e-9)
+        now, clock = state["done"], time.perf_counter()
+        if clock - state["said"] >= LOG_EVERY_S and now < total:
+            rate = (now - start) / max(clock - t0, 1e-9)
             eta = (total - now) / max(rate, 1e-9)
             _say(f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, eta {_clock(eta)}" + (f", {note}" if note else ""))
-            while state["next"] <= now:
-                state["next"] += total / 10
+            state["said"] = clock
 
     yield advance
     elapsed = time.perf_counter() - t0

@@ -33,6 +33,7 @@ import yaml
 
 from fintune.compare.scoring import FORECASTING, Scoring, scoring_for
 from fintune.config import RunConfig, apply_override, validate_config
+from fintune.config.yaml_file import YamlFile
 from fintune.errors import FintuneError
 from fintune.interrupts import remembered_interrupts
 from fintune.recipes import run_recipe
@@ -68,9 +69,7 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
-    if not path.is_file():
-        raise FintuneError(f"sweep file '{path}' not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = YamlFile(path, "sweep file").data
     known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark", "exclude", "tune"}
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -149,10 +148,7 @@ def run_name(sweep_name: str, point: dict) -> str:
 
 
 def _run_config(sweep: Sweep, point: dict) -> RunConfig:
-    base = Path(point.get("base", sweep.base))
-    if not base.is_file():
-        raise FintuneError(f"sweep base config '{base}' not found")
-    raw = yaml.safe_load(base.read_text(encoding="utf-8")) or {}
+    raw = YamlFile(Path(point.get("base", sweep.base)), "sweep base config").data
     for key, value in {**sweep.overrides, **{k: v for k, v in point.items() if k != "base"}}.items():
         apply_override(raw, f"{key}={json.dumps(value)}")
     raw["name"] = run_name(sweep.name, point)

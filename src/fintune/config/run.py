@@ -6,7 +6,9 @@ about. The resolved config, every default filled in, is what a run saves as `con
 
 from __future__ import annotations
 
+import difflib
 import logging
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from fintune.config.sections import (
     TrainConfig,
 )
 from fintune.config.tasks import TASK_INSTRUCTIONS, TASK_SOURCES, Task, infer_task, task_note
+from fintune.config.yaml_file import YamlFile
 from fintune.errors import FintuneError
 
 log = logging.getLogger("fintune")
@@ -103,29 +106,36 @@ class RunConfig(Section):
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Read a YAML config, apply `key.sub=value` overrides, validate."""
-    path = Path(path)
-    if not path.is_file():
-        raise FintuneError(f"config file '{path}' not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise FintuneError(f"config file '{path}' is not valid YAML: {_first_line(e)}") from None
-    if not isinstance(raw, dict):
-        raise FintuneError(f"config file '{path}' must be a mapping of keys to values")
+    """Read a YAML config, apply `key.sub=value` overrides, validate. An error about a key names where that key
+    came from: the override that set it, or the file and line it is written on."""
+    file = YamlFile(Path(path), "config file")
+    raw = file.data
+    overridden = {}
     for item in overrides or []:
         apply_override(raw, item)
+        overridden[item.partition("=")[0]] = item
     if "task" not in raw:
         data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
         log.warning("%s: %s", path, task_note(data.get("source", "fpb")))
-    return validate_config(raw, source=str(path))
+
+    def origin(key: str) -> str:
+        for set_key, item in overridden.items():  # the override's own key, or a section it created
+            if set_key == key or set_key.startswith(key + "."):
+                return f"override '{item}'"
+        return file.where(key)
+
+    return validate_config(raw, source=str(path), origin=origin)
 
 
-def validate_config(raw: dict[str, Any], source: str = "config") -> RunConfig:
+def validate_config(raw: dict[str, Any], source: str = "config", origin=None) -> RunConfig:
+    """`origin(dotted key)` (optional) says where a key came from, for the error; `source` otherwise."""
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as e:
-        raise FintuneError(f"{source}: {describe_validation_error(e)}") from None
+        problems = describe_problems(e)
+        if origin is None:
+            raise FintuneError(f"{source}: " + "; ".join(text for _, text in problems)) from None
+        raise FintuneError("; ".join(f"{origin(key) if key else source}: {text}" for key, text in problems)) from None
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
@@ -148,18 +158,61 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
 
 def describe_validation_error(e: ValidationError) -> str:
     """One line per problem, each naming the dotted key."""
-    lines = []
+    return "; ".join(text for _, text in describe_problems(e))
+
+
+def describe_problems(e: ValidationError) -> list[tuple[str, str]]:
+    """(dotted key or '' for a rule of the whole config, what is wrong) per problem; an unknown key gets the
+    closest known one."""
+    problems = []
     for err in e.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "config"
+        key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            lines.append(f"unknown config key '{key}'")
+            problems.append((key, f"unknown config key '{key}'; {_known_keys_hint(err['loc'])}"))
         elif not err["loc"] or (err["type"] == "value_error" and isinstance(err.get("input"), dict)):
             # a rule of the whole config or of a section (keys that must agree): its message names the keys
-            lines.append(err["msg"].removeprefix("Value error, "))
+            problems.append(("", err["msg"].removeprefix("Value error, ")))
         else:
-            lines.append(f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(lines)
+            problems.append((key, f"bad value for '{key}': {err['msg']} (got {err.get('input')!r})"))
+    return problems
 
 
-def _first_line(e: Exception) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+def _known_keys_hint(loc: tuple) -> str:
+    """'did you mean ...?' with the closest key, or the keys the section has when none is close."""
+    hint = closest_key(loc)
+    if hint:
+        return f"did you mean '{hint}'?"
+    section = _section_at(loc[:-1])
+    where = ".".join(map(str, loc[:-1])) or "a config"
+    return f"{where} has: {', '.join(getattr(section, 'model_fields', {}))}"
+
+
+def closest_key(loc: tuple) -> str | None:
+    """The known key nearest to an unknown one in the same section (`train.epoch` -> `train.epochs`)."""
+    known = list(getattr(_section_at(loc[:-1]), "model_fields", {}))
+    match = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return ".".join([*map(str, loc[:-1]), match[0]]) if match else None
+
+
+def _section_at(path: tuple) -> Any:
+    """The pydantic section class a dotted path leads to (None where it leads nowhere)."""
+    section: Any = RunConfig
+    for part in path:
+        field = getattr(section, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        section = _section_class(field.annotation)
+        if section is None:
+            return None
+    return section
+
+
+def _section_class(annotation: Any) -> type | None:
+    """The pydantic section inside an annotation such as `TrendConfig | None`."""
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _section_class(arg)
+        if found:
+            return found
+    return None

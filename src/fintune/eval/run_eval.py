@@ -119,7 +119,9 @@ def benchmark_block(frame: pd.DataFrame, probs: np.ndarray, train: pd.DataFrame,
             list(frame["label"].to_numpy()[unseen]), [labels[i] for i in probs[unseen].argmax(axis=1)], labels
         )
     top = train["label"].value_counts().idxmax()
-    block["baselines"] = {"majority": classification_metrics(list(frame["label"]), [top] * len(frame), labels)}
+    block["baselines"] = {
+        "majority": {**classification_metrics(list(frame["label"]), [top] * len(frame), labels), "class": top}
+    }
     return block
 
 

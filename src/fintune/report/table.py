@@ -25,8 +25,13 @@ def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
             (f"{run_label}, cut {cut:.3f} from validation", metrics["test"]),
             (f"{run_label}, argmax", metrics["test_argmax"]),
         ]
-    rows += [(f"baseline: {name}", block) for name, block in metrics.get("baselines", {}).items()]
+    rows += [(baseline_label(name, block), block) for name, block in metrics.get("baselines", {}).items()]
     return rows
+
+
+def baseline_label(name: str, block: dict) -> str:
+    """`baseline: majority (training class 'neutral')`: which class the majority baseline always says."""
+    return f"baseline: {name}" + (f" (training class '{block['class']}')" if "class" in block else "")
 
 
 def positive_class_line(metrics: dict) -> str | None:
@@ -75,7 +80,7 @@ def side_by_side_rows(runs: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     for label, metrics in runs:
         rows += [row for row in result_rows(metrics, label) if not row[0].startswith("baseline: ")]
     first = runs[0][1]
-    return rows + [(f"baseline: {name}", block) for name, block in first.get("baselines", {}).items()]
+    return rows + [(baseline_label(name, block), block) for name, block in first.get("baselines", {}).items()]
 
 
 BACKTEST_COLUMNS = [

@@ -96,6 +96,7 @@ def train_loop(
     total = cfg.max_steps or cfg.epochs * groups_per_epoch
     n_epochs = math.ceil(total / groups_per_epoch)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    console.print(_plan_line(cfg, len(data), groups_per_epoch, total))
     ckpt, best_file = work_dir / "checkpoint", work_dir / "best.safetensors"
     state = LoopState()
     if resume and has_checkpoint(ckpt):
@@ -147,7 +148,10 @@ def train_loop(
                     t0 = time.perf_counter()
                     save_checkpoint(ckpt, model, optimizer, scheduler, state.__dict__, dist)
             state.elapsed_s += time.perf_counter() - t0
-            best = _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist)
+            cut_short = state.next_group < len(groups)  # max_steps ended the run inside this epoch
+            best = _end_of_epoch(
+                model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist, cut_short
+            )
             tracker.log_metrics("validation", state.evals[-1], state.step)
             state.epoch += 1
             state.next_group = 0
@@ -213,7 +217,23 @@ def _record_val_loss(state: LoopState, loss: float) -> None:
         state.val_curve.append((state.step, round(state.elapsed_s, 3), round(float(loss), 6)))
 
 
-def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist):
+def _plan_line(cfg, n_examples: int, groups_per_epoch: int, total: int) -> str:
+    """What training will do, before it starts: steps, epochs, batch, and what ends it."""
+    batch = f"batch {cfg.batch_size}" + (
+        f" x {cfg.gradient_accumulation_steps} accumulated" if cfg.gradient_accumulation_steps > 1 else ""
+    )
+    if cfg.max_steps:
+        ends = f"max_steps {cfg.max_steps} ({cfg.max_steps / groups_per_epoch:.2f} epochs)"
+    else:
+        ends = f"{cfg.epochs} epoch(s)"
+    checks = f"validation every {cfg.eval_steps} steps and" if cfg.eval_steps else "validation"
+    return (
+        f"plan: {total:,} steps of {batch} over {n_examples:,} training examples ({groups_per_epoch:,} steps an "
+        f"epoch), ends at {ends}; {checks} at each epoch end; checkpoint every {cfg.save_steps} steps"
+    )
+
+
+def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist, cut_short):
     scores = evaluate(model)
     state.evals.append({"epoch": state.epoch + 1, "step": state.step, **scores})
     _record_val_loss(state, scores["loss"])
@@ -231,8 +251,10 @@ def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best
             state.stopped_early = True
     recent = [loss for _, e, loss in state.losses if e == state.epoch]
     train_loss = sum(recent) / max(1, len(recent))
+    where = f"stopped at step {state.step} of epoch {state.epoch + 1} (max_steps)" if cut_short else ""
     console.print(
-        f"epoch {state.epoch + 1}: train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}"
+        (where or f"epoch {state.epoch + 1}")
+        + f": train loss {train_loss:.4f}, validation loss {scores['loss']:.4f}"
         + ("" if metric == "loss" else f", {metric} {score:.4f}")
         + (" (best)" if improved else "")
         + ("; stopping early" if state.stopped_early else "")
