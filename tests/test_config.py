@@ -23,8 +23,9 @@ def test_learning_rate_default_depends_on_method():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("train.epoch=2", "unknown config key 'train.epoch'"),
-        ("trian.epochs=2", "unknown config key 'trian'"),
+        ("train.epoch=2", "override 'train.epoch=2': unknown config key 'train.epoch'; did you mean 'train.epochs'?"),
+        ("trian.epochs=2", "override 'trian.epochs=2': unknown config key 'trian'; did you mean 'train'?"),
+        ("train.lr=1e-3", "unknown config key 'train.lr'; train has: epochs, max_steps"),
         ("train.epochs=many", "bad value for 'train.epochs'"),
         ("adapter.method=magic", "bad value for 'adapter.method'"),
         ("train.batch_size=0", "bad value for 'train.batch_size'"),
@@ -35,6 +36,23 @@ def test_learning_rate_default_depends_on_method():
 def test_bad_keys_and_values_name_the_key(override, message):
     with pytest.raises(FintuneError, match=message.replace("(", r"\(")):
         load_config(ROOT / "configs/quickstart.yaml", [override])
+
+
+def test_a_typo_in_a_file_names_the_file_line_and_closest_key(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("task: classify\ntrain:\n  epochs: 1\n  learnig_rate: 1e-3\n", encoding="utf-8")
+    with pytest.raises(FintuneError) as err:
+        load_config(path)
+    assert str(err.value) == (
+        f"{path} line 4: unknown config key 'train.learnig_rate'; did you mean 'train.learning_rate'?"
+    )
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("task: classify\ntrain:\n  epochs: 1\n  epochs: 3\n", encoding="utf-8")
+    with pytest.raises(FintuneError, match=r"line 4: key 'train.epochs' is given twice \(first on line 3\)"):
+        load_config(path)
 
 
 def test_resolved_config_round_trips(tmp_path):

@@ -96,11 +96,21 @@ def run(
     overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
     resume: bool = typer.Option(False, "--resume", help="Continue the unfinished run of the same name."),
     nproc: int = typer.Option(1, "--nproc", min=1, help=NPROC_HELP),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check the config and data, print the resolved config and the plan; train nothing."
+    ),
 ):
     """Train, evaluate against baselines and write a report into runs/<name>/ (the recipe of the config's task)."""
     from fintune.config import load_config
 
     cfg = load_config(config, overrides)
+    if dry_run:
+        from fintune.recipes.plan import dry_run_plan
+
+        print(cfg.to_yaml().rstrip())
+        print("---")
+        print("\n".join(dry_run_plan(cfg)))
+        return
     _run_recipe("run", config, overrides, resume, nproc, cfg, with_test=True)
 
 

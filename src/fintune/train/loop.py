@@ -92,11 +92,10 @@ def train_loop(
     reset_peak_rss()  # from here the peak is training's: what sharding saves shows there, not in loading
     evaluate = _agreed(dist, evaluate)
     metric, higher_better = select
-    groups_per_epoch = math.ceil(math.ceil(len(data) / cfg.batch_size) / cfg.gradient_accumulation_steps)
-    total = cfg.max_steps or cfg.epochs * groups_per_epoch
+    groups_per_epoch, total = planned_steps(cfg, len(data))
     n_epochs = math.ceil(total / groups_per_epoch)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-    console.print(_plan_line(cfg, len(data), groups_per_epoch, total))
+    console.print(plan_line(cfg, len(data)))
     ckpt, best_file = work_dir / "checkpoint", work_dir / "best.safetensors"
     state = LoopState()
     if resume and has_checkpoint(ckpt):
@@ -217,8 +216,15 @@ def _record_val_loss(state: LoopState, loss: float) -> None:
         state.val_curve.append((state.step, round(state.elapsed_s, 3), round(float(loss), 6)))
 
 
-def _plan_line(cfg, n_examples: int, groups_per_epoch: int, total: int) -> str:
+def planned_steps(cfg, n_examples: int) -> tuple[int, int]:
+    """(optimizer steps an epoch, steps in all) for `n_examples` training examples under train config `cfg`."""
+    per_epoch = math.ceil(math.ceil(n_examples / cfg.batch_size) / cfg.gradient_accumulation_steps)
+    return per_epoch, cfg.max_steps or cfg.epochs * per_epoch
+
+
+def plan_line(cfg, n_examples: int) -> str:
     """What training will do, before it starts: steps, epochs, batch, and what ends it."""
+    groups_per_epoch, total = planned_steps(cfg, n_examples)
     batch = f"batch {cfg.batch_size}" + (
         f" x {cfg.gradient_accumulation_steps} accumulated" if cfg.gradient_accumulation_steps > 1 else ""
     )
