@@ -35,6 +35,19 @@ def progress_bar(
 
 
 @contextlib.contextmanager
+def phase(what: str, console: Console | None = None, min_report_s: float = 1.0) -> Iterator[None]:
+    """A step without a natural count (test scoring with its bootstrap, baselines, the report): a line as it
+    starts, and its time when it took longer than `min_report_s`, so a slow machine never looks hung."""
+    console = console or Console(stderr=True)
+    console.print(f"{what} ...")
+    t0 = time.perf_counter()
+    yield
+    elapsed = time.perf_counter() - t0
+    if elapsed >= min_report_s:
+        console.print(f"{what}: done in {_clock(elapsed)}")
+
+
+@contextlib.contextmanager
 def _live_bar(what: str, total: int, unit: str, done: int, console: Console) -> Iterator[Advance]:
     bar = Progress(
         TextColumn(f"[bold]{what}"),

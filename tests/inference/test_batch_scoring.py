@@ -47,7 +47,7 @@ def test_stop_names_the_row_and_writes_nothing(tmp_path):
 
 def test_malformed_line_stops_by_default(tmp_path):
     src = _write(tmp_path / "in.csv", ["id,text", "1,fine", "2,too,many", "3,ok"])
-    with pytest.raises(FintuneError, match="could not be parsed"):
+    with pytest.raises(FintuneError, match=r"in.csv', line 3: expected 2 fields, saw 3 \(--on-bad-row skip\)"):
         score_csv(LengthPredictor(), src, tmp_path / "out.csv", progress=False)
     assert not (tmp_path / "out.csv").exists()
 

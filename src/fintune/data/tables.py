@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
     base = suffix.removesuffix(".gz")
     if base not in READERS:
-        raise FintuneError(f"data file '{path}': unsupported type '{suffix}' (use .csv, .tsv or .jsonl)")
+        raise FintuneError(f"file '{path}': unsupported type '{suffix}' (use .csv, .tsv or .jsonl)")
     if not path.is_file():
         raise FintuneError(f"data file '{path}' not found")
     raw = path.read_bytes()
@@ -27,17 +28,40 @@ def read_table(path: Path) -> pd.DataFrame:
         raw = gzip.decompress(raw)
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise FintuneError(f"data file '{path}' is not UTF-8 (line {line}); re-save it as UTF-8") from None
-    try:
         if base in (".jsonl", ".json"):
-            frame = pd.read_json(io.StringIO(text), lines=base == ".jsonl", dtype=False)
-        else:
-            frame = pd.read_csv(io.StringIO(text), sep=READERS[base], dtype=str, keep_default_na=False)
-    except ValueError as e:
-        raise FintuneError(f"data file '{path}' could not be parsed: {str(e).splitlines()[0]}") from None
-    return frame
+            return pd.read_json(io.StringIO(text), lines=base == ".jsonl", dtype=False)
+        return pd.read_csv(io.StringIO(text), sep=READERS[base], dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise unreadable(path, e, raw) from None
+
+
+def unreadable(path: Path, error: Exception, raw: bytes | None = None) -> FintuneError:
+    """The one message for a user file that cannot be read, whichever command reads it (`fintune run`, `data show`,
+    `eval --data`, `predict --input`): empty, not UTF-8 (with the line), or a line with the wrong number of fields."""
+    if isinstance(error, UnicodeDecodeError):
+        return FintuneError(f"file '{path}' is not UTF-8 (line {_first_non_utf8_line(path, raw)}); re-save it as UTF-8")
+    if isinstance(error, pd.errors.EmptyDataError):
+        return FintuneError(f"file '{path}' is empty")
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if fields:
+        expected, line, saw = fields.groups()
+        return FintuneError(f"file '{path}', line {line}: expected {expected} fields, saw {saw}")
+    return FintuneError(f"file '{path}' could not be parsed: {str(error).strip().splitlines()[0]}")
+
+
+def empty_text(path: Path, row: int, column: str) -> FintuneError:
+    """A row whose text is empty (rows counted as a spreadsheet shows them: the header is row 1)."""
+    return FintuneError(f"file '{path}', row {row}: column '{column}' is empty")
+
+
+def _first_non_utf8_line(path: Path, raw: bytes | None) -> int:
+    lines = (raw if raw is not None else Path(path).read_bytes()).split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return len(lines)
 
 
 def require_columns(frame: pd.DataFrame, path: Path, columns: dict[str, str]) -> None:
@@ -49,13 +73,10 @@ def require_columns(frame: pd.DataFrame, path: Path, columns: dict[str, str]) ->
 
 
 def check_texts(texts: pd.Series, path: Path, column: str) -> pd.Series:
-    """Texts as stripped strings; an empty one is an error naming its line (header = line 1)."""
+    """Texts as stripped strings; an empty one is an error naming its row (header = row 1)."""
     texts = texts.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
     empty = texts.index[texts == ""]
     if len(empty):
-        row = int(empty[0])
-        raise FintuneError(
-            f"data file '{path}', row {row + 2}: column '{column}' is empty "
-            f"({len(empty)} empty row(s) in all); remove them or fix the file"
-        )
+        error = empty_text(path, int(empty[0]) + 2, column)
+        raise FintuneError(f"{error} ({len(empty)} empty row(s) in all); remove them or fix the file")
     return texts

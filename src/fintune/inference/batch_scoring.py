@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from fintune.atomic import partial_file
+from fintune.data.tables import empty_text, unreadable
 from fintune.errors import FintuneError
 
 BAD_ROW_MODES = ("stop", "skip")
@@ -73,7 +74,7 @@ def _score_chunk(predictor, chunk: pd.DataFrame, column: str, src: Path, on_bad_
     if empty.any():
         rows = [int(i) for i in chunk.index[empty]]
         if on_bad_row == "stop":
-            raise FintuneError(f"input file '{src}', row {rows[0]}: column '{column}' is empty (--on-bad-row skip)")
+            raise FintuneError(f"{empty_text(src, rows[0], column)} (--on-bad-row skip)")
         report.skipped += [(r, f"column '{column}' is empty") for r in rows]
         chunk, texts = chunk[~empty], texts[~empty]
     if not len(chunk):
@@ -113,21 +114,15 @@ def _chunks(src: Path, chunk_rows: int, on_bad_row: str):
                 bad = [(int(n), reason) for w in caught for n, reason in _malformed(str(w.message))]
                 caught.clear()
                 yield chunk, bad
-    except UnicodeDecodeError:
-        raise FintuneError(f"input file '{src}' is not UTF-8; re-save it as UTF-8") from None
     except pd.errors.ParserError as e:
-        raise FintuneError(f"input file '{src}' could not be parsed: {_first_line(e)} (--on-bad-row skip)") from None
-    except pd.errors.EmptyDataError:
-        raise FintuneError(f"input file '{src}' is empty") from None
+        raise FintuneError(f"{unreadable(src, e)} (--on-bad-row skip)") from None
+    except (UnicodeDecodeError, pd.errors.EmptyDataError) as e:
+        raise unreadable(src, e) from None
 
 
 def _malformed(message: str) -> list[tuple[str, str]]:
     """pandas warns 'Skipping line 7: expected 2 fields, saw 3' once per malformed line (line = row number)."""
     return re.findall(r"Skipping line (\d+): (.*)", message)
-
-
-def _first_line(e: Exception) -> str:
-    return str(e).strip().splitlines()[0]
 
 
 class _progress_bar:

@@ -33,6 +33,7 @@ from fintune.inference.predictor import Predictor
 from fintune.inference.probabilities import probability_fn
 from fintune.models.pooling import resolve_pooling
 from fintune.models.registry import resolve_model_path
+from fintune.progress import phase
 from fintune.recipes.pieces import (
     Model,
     Run,
@@ -144,12 +145,14 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
     """Validation (and test) metrics of the chosen weights, binary ranking scores and threshold, zero-shot
     calibration, generate-and-parse for causal LMs, and the baselines on the very same test split."""
     cfg, splits, labels, model = job.run.cfg, job.splits, job.labels, job.model
+    console = job.run.console
     metrics: dict = {}
     if job.validation_probs is not None:
         val_probs = job.validation_probs
         metrics["validation"] = scored_split(splits.validation, val_probs, labels)
     else:
-        metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
+        with phase(f"validation: scoring {len(splits.validation):,} texts", console):
+            metrics["validation"], val_probs = evaluate_split(job.probs_of, splits.validation, labels)
     cut = None
     if len(labels) == 2 and cfg.eval.threshold != "argmax":
         # validation is measured at the cut test will use, so that a sweep (or tune) choosing on validation
@@ -160,7 +163,8 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
         metrics["validation"] = at_cut(splits.validation, val_probs, labels, cut)
     if not with_test:
         return Evaluated(metrics)
-    metrics["test"], test_probs = evaluate_split(job.probs_of, splits.test, labels)
+    with phase(f"test: scoring {len(splits.test):,} texts, with bootstrap intervals", console):
+        metrics["test"], test_probs = evaluate_split(job.probs_of, splits.test, labels)
     if len(labels) == 2:  # binary: threshold-free ranking scores, and the validation-chosen cut if asked
         metrics["test"].update(ranking_scores((splits.test["label"] == labels[1]).to_numpy(), test_probs[:, 1]))
         if cut is not None:
@@ -172,7 +176,8 @@ def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:
         )
     if model.kind == "causal" and cfg.eval.generate:
         metrics["test_generate"] = generate_and_parse(model.module, model.tokenizer, splits.test, labels, cfg)
-    metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
+    with phase(f"baselines: {', '.join(cfg.eval.baselines)} on the same test split", console):
+        metrics["baselines"] = run_baselines(cfg.eval.baselines, splits.train, splits.validation, splits.test, labels)
     if DATASET_COLUMN in splits.test.columns:  # several datasets: each one's own test split, as `fintune eval` does
         metrics["evals"] = _per_dataset(splits, test_probs)
     return Evaluated(metrics, test_probs, predictions_frame(splits.test, test_probs, labels, cut))
@@ -224,7 +229,8 @@ def write(job: LabelledRun, done: Evaluated, state: LoopState, with_test: bool, 
             )
         if more_plots:
             more_plots(folder)
-        write_report(folder, metrics, cfg.to_yaml(), job.run.label)
+        with phase("report: plots and report.html", job.run.console):
+            write_report(folder, metrics, cfg.to_yaml(), job.run.label)
 
     final = finish_run(job.run, job.model, metrics, state, write_rest)
     if with_test:

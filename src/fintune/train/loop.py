@@ -20,7 +20,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from fintune.config import TrainConfig
 from fintune.models.precision import autocast
-from fintune.progress import progress_bar
+from fintune.progress import phase, progress_bar
 from fintune.train.answer_loss import answer_loss
 from fintune.train.batching import EncodedTexts, epoch_batches
 from fintune.train.checkpoint import (
@@ -240,7 +240,8 @@ def plan_line(cfg, n_examples: int) -> str:
 
 
 def _end_of_epoch(model, state, evaluate, metric, higher_better, cfg, best, best_file, console, dist, cut_short):
-    scores = evaluate(model)
+    with phase(f"epoch {state.epoch + 1}: validation", console, min_report_s=float("inf")):  # the epoch line follows
+        scores = evaluate(model)
     state.evals.append({"epoch": state.epoch + 1, "step": state.step, **scores})
     _record_val_loss(state, scores["loss"])
     score = scores[metric]
