@@ -20,3 +20,12 @@ def test_a_log_gets_a_line_every_ten_seconds_and_one_at_the_end(monkeypatch, cap
         "scoring: 5/6 prompts, 0.23/s, eta 4s, loss 0.5",  # 11 s after the line before
         "scoring: 6 prompts in 30s (0.20/s), loss 0.5",
     ]
+
+
+def test_a_phase_says_when_it_starts_and_how_long_it_took(monkeypatch):
+    clock = iter([100.0, 112.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    out = io.StringIO()
+    with progress.phase("baselines: majority", Console(file=out, force_terminal=False, width=120)):
+        pass
+    assert out.getvalue().splitlines() == ["baselines: majority ...", "baselines: majority: done in 12s"]

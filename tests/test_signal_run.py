@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import TINY_CSV
 
@@ -60,6 +61,8 @@ def test_signal_run_picks_its_cut_on_validation_and_reports_ranking_scores(tiny_
     assert {"pr_auc", "roc_auc"} <= set(metrics["test"]) and "test_argmax" in metrics
     # validation (what a sweep chooses by) is scored at the cut test uses, argmax kept beside it
     assert "pr_auc" in metrics["validation"] and "validation_argmax" in metrics
+    kept = next(e for e in metrics["train"]["evals"] if e["epoch"] == metrics["train"]["best_epoch"])
+    assert kept["f1_macro"] == pytest.approx(metrics["validation"]["f1_macro"])  # the epoch was chosen at the cut too
     assert set(metrics["baselines"]) == {"majority", "random", "tfidf_lr"}
     assert metrics["data"]["label_definition"] == "human:flag"
     predictions = pd.read_csv(run / "predictions.csv")

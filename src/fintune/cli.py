@@ -245,6 +245,7 @@ def chat(
     from fintune.inference.predictor import Predictor, check_finished_run
 
     check_finished_run(run_dir)
+    print(f"loading {run_dir} ...", file=sys.stderr)  # an LLM takes a while to load on a CPU
     session = Chat(Predictor.load(run_dir), max_new_tokens)
 
     def answer(text: str) -> None:

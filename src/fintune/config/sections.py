@@ -200,7 +200,8 @@ class EvalConfig(Section):
     batch_size: int = Field(128, ge=1)
     """Examples per forward pass when predicting (validation, test, label scoring)."""
     select_metric: Literal["accuracy", "f1_macro", "f1_weighted", "mcc", "loss"] = "f1_weighted"
-    """Validation metric that picks the best epoch (never the test split)."""
+    """Validation metric that picks the best epoch (never the test split); with eval.threshold other than argmax,
+    measured at the cut chosen on validation, as the run's validation block is."""
     cost_bps: float = Field(10.0, ge=0)
     """Trend runs: transaction cost per unit of position change in the backtest, in basis points."""
     generate: bool = True

@@ -128,6 +128,9 @@ def fit(job: LabelledRun) -> LoopState:
 
     def validate(_model) -> dict:
         scores, last["probs"] = evaluate_split(job.probs_of, job.splits.validation, job.labels)
+        if len(job.labels) == 2 and cfg.eval.threshold != "argmax":  # the epoch is chosen as the run is: at the cut
+            cut = decide(cfg, job.splits.validation, last["probs"], job.labels)["cut"]
+            scores = {**at_cut(job.splits.validation, last["probs"], job.labels, cut), "loss": scores["loss"]}
         return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
 
     data = _encoded_training_set(job.model, job.splits.train, job.labels, cfg)
