@@ -241,10 +241,10 @@ def chat(
     ),
 ):
     """Talk to a fine-tuned LLM: each line goes into the run's prompt; label probabilities and the answer come back."""
-    from fintune.inference.chat import Chat
-    from fintune.inference.predictor import Predictor, check_finished_run
+    from fintune.inference.chat import Chat, check_chat_run
+    from fintune.inference.predictor import Predictor
 
-    check_finished_run(run_dir)
+    check_chat_run(run_dir)
     print(f"loading {run_dir} ...", file=sys.stderr)  # an LLM takes a while to load on a CPU
     session = Chat(Predictor.load(run_dir), max_new_tokens)
 

@@ -70,7 +70,7 @@ def test_two_processes_train_like_one_and_write_one_run(tiny_overrides, still_mo
     two = _fintune("train", QUICKSTART, *args, "name=two", "--nproc", "2")
     assert two.returncode == 0, two.stderr
     assert two.stdout.count("run: ") == 1, two.stdout  # rank 0 speaks for the job
-    assert two.stderr.count("epoch 1:") == 1, two.stderr
+    assert two.stderr.count("epoch 1: train loss") == 1, two.stderr
 
     runs = tmp_path / "runs"
     assert sorted(p.name for p in runs.iterdir()) == ["one", "two"]  # no .partial, no second folder
