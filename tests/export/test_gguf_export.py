@@ -96,6 +96,33 @@ def test_encoder_runs_and_bad_types_get_one_line(tiny_runs, tmp_path, tiny_model
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_a_file_failing_its_check_leaves_nothing(tiny_runs, tmp_path, monkeypatch):
+    """The writer is handed weights that are not the merged model's: the read-back check must catch it."""
+    import copy
+
+    import torch
+
+    from fintune.errors import FintuneError
+    from fintune.export import gguf_export
+
+    runs, env = tiny_runs
+    monkeypatch.setenv("FINTUNE_HOME", env["FINTUNE_HOME"])
+    real_write = gguf_export.write_gguf
+
+    def write_other_weights(path, model, *args):
+        other = copy.deepcopy(model)
+        with torch.no_grad():
+            for weight in other.parameters():
+                weight.mul_(1.5)
+        return real_write(path, other, *args)
+
+    monkeypatch.setattr(gguf_export, "write_gguf", write_other_weights)
+    out = tmp_path / "out"
+    with pytest.raises(FintuneError, match="GGUF check failed"):
+        gguf_export.export_gguf(runs["gguf"], out, "f32")
+    assert not out.exists() and not list(tmp_path.iterdir())  # no file, no .partial folder
+
+
 def test_unsupported_family_is_refused():
     from transformers import GPT2Config
 
