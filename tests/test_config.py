@@ -44,14 +44,14 @@ def test_a_typo_in_a_file_names_the_file_line_and_closest_key(tmp_path):
     with pytest.raises(FintuneError) as err:
         load_config(path)
     assert str(err.value) == (
-        f"{path} line 4: unknown config key 'train.learnig_rate'; did you mean 'train.learning_rate'?"
+        f"config file '{path}', line 4: unknown config key 'train.learnig_rate'; did you mean 'train.learning_rate'?"
     )
 
 
 def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
     path = tmp_path / "twice.yaml"
     path.write_text("task: classify\ntrain:\n  epochs: 1\n  epochs: 3\n", encoding="utf-8")
-    with pytest.raises(FintuneError, match=r"line 4: key 'train.epochs' is given twice \(first on line 3\)"):
+    with pytest.raises(FintuneError, match=r"', line 4: key 'train.epochs' is given twice \(first on line 3\)"):
         load_config(path)
 
 

@@ -98,7 +98,7 @@ def test_a_run_checkpointed_by_one_process_resumes_in_two(tiny_overrides, still_
 def test_a_bad_input_found_by_the_workers_ends_in_one_line_and_exit_2(tiny_overrides, tmp_path):
     bad = _fintune("train", QUICKSTART, *tiny_overrides, f"data.source={tmp_path / 'missing.csv'}", "--nproc", "2")
     assert bad.returncode == 2, bad.stderr
-    assert bad.stderr.strip().splitlines()[-1] == f"fintune: error: data file '{tmp_path / 'missing.csv'}' not found"
+    assert bad.stderr.strip().splitlines()[-1] == f"fintune: error: file '{tmp_path / 'missing.csv'}' not found"
     assert bad.stderr.count("fintune: error:") == 1 and "Traceback" not in bad.stderr
     assert not (tmp_path / "runs").exists()
 

@@ -29,6 +29,8 @@ class Scoring:
     """How `p vs best` is computed, for the table notes."""
     paired_p: Callable[[str, str], float | None]
     """(run dir, run dir) -> two-sided p-value on the test examples both runs predicted."""
+    selectable: tuple[str, ...] = ("loss",)
+    """Validation metrics a sweep may choose by (`select.metric`)."""
     headline: str = "f1_weighted"
     """The test metric of the verdict against the baselines when the selection metric is not a test metric."""
     plots_confusion: bool = True
@@ -73,6 +75,10 @@ CLASSIFICATION = Scoring(
     baseline="majority",
     paired_test="exact McNemar test",
     paired_p=mcnemar_of_runs,
+    selectable=(
+        *("accuracy", "f1_macro", "f1_micro", "f1_weighted", "mcc", "precision_macro", "recall_macro", "loss"),
+        *("pr_auc", "roc_auc"),  # binary runs (signal detection) only
+    ),
 )
 FORECASTING = Scoring(
     metrics=("mae", "rmse", "mape", "directional_accuracy", "mase"),

@@ -22,6 +22,7 @@ continues where it stopped; a run that fails is recorded as failed and the sweep
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import time
@@ -69,11 +70,14 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
-    raw = YamlFile(path, "sweep file").data
-    known = {"name", "base", "overrides", "axes", "select", "target_loss", "output_dir", "benchmark", "exclude", "tune"}
-    unknown = sorted(set(raw) - known)
+    file = YamlFile(path, "sweep file")
+    raw = file.data
+    known = ["axes", "base", "benchmark", "exclude", "name", "output_dir", "overrides", "select", "target_loss", "tune"]
+    unknown = sorted(set(map(str, raw)) - set(known))
     if unknown:
-        raise FintuneError(f"sweep file '{path}': unknown key(s) {unknown} (known: {sorted(known)})")
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"a sweep file has: {', '.join(known)}"
+        raise FintuneError(f"{file.where(unknown[0])}: unknown key '{unknown[0]}'; {hint}")
     axes = raw.get("axes") or {}
     if ("base" in raw) == ("base" in axes) or not axes:
         raise FintuneError(
@@ -111,6 +115,10 @@ def load_sweep(path: str | Path) -> Sweep:
     sweep.select_metric = sweep.select_metric or scoring.default_select
     if scoring is FORECASTING and sweep.select_metric != "loss":
         raise FintuneError(f"sweep file '{path}': forecasting runs are chosen by validation loss (select.metric: loss)")
+    if sweep.select_metric not in scoring.selectable:
+        close = difflib.get_close_matches(sweep.select_metric, scoring.selectable, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(scoring.selectable)}"
+        raise FintuneError(f"sweep file '{path}': unknown select.metric '{sweep.select_metric}'; {hint}")
     return sweep
 
 
@@ -148,12 +156,25 @@ def run_name(sweep_name: str, point: dict) -> str:
 
 
 def _run_config(sweep: Sweep, point: dict) -> RunConfig:
-    raw = YamlFile(Path(point.get("base", sweep.base)), "sweep base config").data
+    base = YamlFile(Path(point.get("base", sweep.base)), "sweep base config")
+    raw = base.data
     for key, value in {**sweep.overrides, **{k: v for k, v in point.items() if k != "base"}}.items():
         apply_override(raw, f"{key}={json.dumps(value)}")
     raw["name"] = run_name(sweep.name, point)
     raw["output_dir"] = str(sweep.folder / "runs")
-    return validate_config(raw, f"sweep '{sweep.name}', run {point}")
+    run = f"sweep '{sweep.name}', run {point}"
+
+    def origin(key: str) -> str:
+        """The axis value or sweep override that set `key` (or a section it created), else the base config's line."""
+        for set_key in point:
+            if set_key == key or set_key.startswith(key + "."):
+                return run
+        for set_key in sweep.overrides:
+            if set_key == key or set_key.startswith(key + "."):
+                return f"sweep '{sweep.name}', overrides: '{set_key}'"
+        return base.where(key)
+
+    return validate_config(raw, run, origin=origin)
 
 
 def is_done(cfg: RunConfig) -> bool:

@@ -114,9 +114,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     for item in overrides or []:
         apply_override(raw, item)
         overridden[item.partition("=")[0]] = item
-    if "task" not in raw:
-        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-        log.warning("%s: %s", path, task_note(data.get("source", "fpb")))
+    untasked = "task" not in raw
 
     def origin(key: str) -> str:
         for set_key, item in overridden.items():  # the override's own key, or a section it created
@@ -124,7 +122,10 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
                 return f"override '{item}'"
         return file.where(key)
 
-    return validate_config(raw, source=str(path), origin=origin)
+    cfg = validate_config(raw, source=str(path), origin=origin)
+    if untasked:  # after validation, so that a config with an error gets its one error line and nothing else
+        log.warning("%s: %s", path, task_note(cfg.data.source))
+    return cfg
 
 
 def validate_config(raw: dict[str, Any], source: str = "config", origin=None) -> RunConfig:

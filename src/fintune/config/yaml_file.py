@@ -39,7 +39,7 @@ class YamlFile:
     def where(self, dotted_key: str) -> str:
         """`file line N` for the key, or the file alone when the key is not written in it."""
         line = self.line(dotted_key)
-        return f"{self.path} line {line}" if line else str(self.path)
+        return f"{self.what} '{self.path}', line {line}" if line else f"{self.what} '{self.path}'"
 
     def _index(self, node: Any, prefix: str) -> None:
         if not isinstance(node, yaml.MappingNode):
@@ -49,7 +49,7 @@ class YamlFile:
             line = key_node.start_mark.line + 1
             if key in self._lines:
                 raise FintuneError(
-                    f"{self.what} '{self.path}' line {line}: key '{key}' is given twice (first on line "
+                    f"{self.what} '{self.path}', line {line}: key '{key}' is given twice (first on line "
                     f"{self._lines[key]}); YAML would silently keep only the last"
                 )
             self._lines[key] = line

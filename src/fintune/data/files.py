@@ -31,18 +31,18 @@ def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd
     mapped = raw.map(lambda v: (cfg.label_map or {}).get(v, v))
     missing = mapped.index[mapped == ""]
     if len(missing):
-        raise FintuneError(f"data file '{path}', row {int(missing[0]) + 2}: column '{cfg.label_column}' is empty")
+        raise FintuneError(f"file '{path}', row {int(missing[0]) + 2}: column '{cfg.label_column}' is empty")
     if labels is None:
         labels = sorted(mapped.unique())
     unknown = mapped.index[~mapped.isin(labels)]
     if len(unknown):
         row = int(unknown[0])
         raise FintuneError(
-            f"data file '{path}', row {row + 2}: unknown label {raw[row]!r} in column '{cfg.label_column}' "
+            f"file '{path}', row {row + 2}: unknown label {raw[row]!r} in column '{cfg.label_column}' "
             f"(expected one of {labels}); set data.labels or data.label_map"
         )
     if len(labels) < 2:
-        raise FintuneError(f"data file '{path}': column '{cfg.label_column}' has fewer than two labels")
+        raise FintuneError(f"file '{path}': column '{cfg.label_column}' has fewer than two labels")
     ids = frame["id"].astype(str) if "id" in frame.columns else pd.Series(frame.index.astype(str))
     return pd.DataFrame({"id": ids, "text": texts, "label": mapped}).reset_index(drop=True), labels
 

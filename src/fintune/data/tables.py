@@ -17,12 +17,12 @@ READERS = {".csv": ",", ".tsv": "\t", ".jsonl": None, ".json": None}
 def read_table(path: Path) -> pd.DataFrame:
     """Read a whole CSV/TSV/JSONL file as strings; non-UTF-8 bytes are an error with the line number."""
     path = Path(path)
-    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+    suffix = file_type(path)
     base = suffix.removesuffix(".gz")
     if base not in READERS:
-        raise FintuneError(f"file '{path}': unsupported type '{suffix}' (use .csv, .tsv or .jsonl)")
+        raise unsupported_type(path, "use .csv, .tsv or .jsonl, optionally .gz")
     if not path.is_file():
-        raise FintuneError(f"data file '{path}' not found")
+        raise missing_file(path)
     raw = path.read_bytes()
     if suffix.endswith(".gz"):
         raw = gzip.decompress(raw)
@@ -49,6 +49,25 @@ def unreadable(path: Path, error: Exception, raw: bytes | None = None) -> Fintun
     return FintuneError(f"file '{path}' could not be parsed: {str(error).strip().splitlines()[0]}")
 
 
+def file_type(path: Path) -> str:
+    """The suffix that decides the reader: `.csv`, or `.csv.gz` for a compressed one."""
+    return "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+
+
+def unsupported_type(path: Path, accepted: str) -> FintuneError:
+    return FintuneError(f"file '{path}': unsupported type '{file_type(path)}'; {accepted}")
+
+
+def missing_file(path: Path) -> FintuneError:
+    return FintuneError(f"file '{path}' not found")
+
+
+def missing_column(path: Path, column: str, columns, setting: str) -> FintuneError:
+    """`setting`: how this command names the column (data.text_column, --text-column), after the shared message."""
+    have = ", ".join(map(str, columns))
+    return FintuneError(f"file '{path}' has no column '{column}' (columns: {have}); set {setting}")
+
+
 def empty_text(path: Path, row: int, column: str) -> FintuneError:
     """A row whose text is empty (rows counted as a spreadsheet shows them: the header is row 1)."""
     return FintuneError(f"file '{path}', row {row}: column '{column}' is empty")
@@ -68,8 +87,7 @@ def require_columns(frame: pd.DataFrame, path: Path, columns: dict[str, str]) ->
     """`columns` maps a config key (data.text_column) to the column it names."""
     for key, column in columns.items():
         if column not in frame.columns:
-            have = ", ".join(map(str, frame.columns))
-            raise FintuneError(f"data file '{path}' has no column '{column}' (columns: {have}); set {key}")
+            raise missing_column(path, column, frame.columns, key)
 
 
 def check_texts(texts: pd.Series, path: Path, column: str) -> pd.Series:

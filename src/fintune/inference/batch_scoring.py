@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from fintune.atomic import partial_file
-from fintune.data.tables import empty_text, unreadable
+from fintune.data.tables import empty_text, file_type, missing_column, missing_file, unreadable, unsupported_type
 from fintune.errors import FintuneError
 
 BAD_ROW_MODES = ("stop", "skip")
@@ -46,8 +46,10 @@ def score_csv(
     src, dst = Path(src), Path(dst)
     if on_bad_row not in BAD_ROW_MODES:
         raise FintuneError(f"--on-bad-row must be one of {BAD_ROW_MODES}, not '{on_bad_row}'")
+    if file_type(src) != ".csv":  # read in chunks as CSV, so a large file never has to fit in memory
+        raise unsupported_type(src, "use .csv (predict --input reads CSV, in chunks)")
     if not src.is_file():
-        raise FintuneError(f"input file '{src}' not found")
+        raise missing_file(src)
     report = ScoreReport()
     with partial_file(dst) as tmp, _progress_bar(src, progress) as (bar, task):
         malformed: list[int] = []
@@ -67,8 +69,7 @@ def score_csv(
 
 def _score_chunk(predictor, chunk: pd.DataFrame, column: str, src: Path, on_bad_row: str, report, tmp) -> None:
     if column not in chunk.columns:
-        have = ", ".join(chunk.columns)
-        raise FintuneError(f"input file '{src}' has no column '{column}' (columns: {have}); set --text-column")
+        raise missing_column(src, column, chunk.columns, "--text-column")
     texts = chunk[column].str.strip()
     empty = texts == ""
     if empty.any():
