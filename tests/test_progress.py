@@ -29,3 +29,19 @@ def test_a_phase_says_when_it_starts_and_how_long_it_took(monkeypatch):
     with progress.phase("baselines: majority", Console(file=out, force_terminal=False, width=120)):
         pass
     assert out.getvalue().splitlines() == ["baselines: majority ...", "baselines: majority: done in 12s"]
+
+
+def test_the_estimate_waits_for_enough_measured_steps_then_speaks_once(monkeypatch):
+    now = [50.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    estimate = progress.Estimate("training", total=100, done=20)  # resumed at step 20
+    now[0] = 60.0
+    assert estimate.line(25) is None  # 10 s measured: too soon
+    now[0] = 66.0
+    assert estimate.line(22) is None  # 16 s but only 2 steps
+    assert estimate.line(28) == (  # 16 s over 8 steps: 2 s a step, 72 steps left
+        "estimate: training ends in about 2m24s (2.00 s a step over the first 8); "
+        "evaluation and the report come after it"
+    )
+    now[0] = 90.0
+    assert estimate.line(40) is None  # once

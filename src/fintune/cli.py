@@ -63,30 +63,16 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
-    # bitsandbytes (imported by peft whenever it is installed) warns on every import that an optional CPU kernel
-    # package is missing; its 4-bit path works without it, and the warning would bury fintune's one-line errors.
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
-    # every single-process checkpoint write says it found no process group; that is the normal case here
-    warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
     from transformers.utils import logging as hf_logging
 
+    from fintune.library_noise import hold_library_noise
+
     hf_logging.get_logger("transformers")  # sets up transformers' own handler, which its records go to
-    for handler in logging.getLogger("transformers").handlers:
-        handler.addFilter(_drop_library_noise)
-
-
-LIBRARY_NOISE = (
-    "incompatible with gradient checkpointing",  # transformers then trains without the cache, as it should
-    "`past_key_values`/`cache_params` are deprecated",  # an internal rename inside transformers' own calls
-)
-"""transformers messages that look alarming and ask nothing of the user."""
-
-
-def _drop_library_noise(record: logging.LogRecord) -> bool:
-    return not any(noise in record.getMessage() for noise in LIBRARY_NOISE)
+    # the root logger's handler too: bitsandbytes (imported by peft) logs through it, on every import
+    hold_library_noise(("transformers", ""))
 
 
 @app.command()

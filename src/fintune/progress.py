@@ -97,6 +97,33 @@ def _log_lines(what: str, total: int, unit: str, done: int) -> Iterator[Advance]
     _say(f"{what}: {state['done']:,} {unit} in {_clock(elapsed)} ({rate:.2f}/s){note}")
 
 
+ESTIMATE_AFTER_S = 15.0
+"""Measure this long (and at least ESTIMATE_AFTER_STEPS) before saying how long the rest will take: the first steps
+include warm-up (allocations, kernel choice) and would promise too little or too much."""
+ESTIMATE_AFTER_STEPS = 3
+
+
+class Estimate:
+    """One line, once, from the first measured steps: how long the rest of a phase will take at that pace."""
+
+    def __init__(self, what: str, total: int, done: int = 0) -> None:
+        self.what, self.total, self.first = what, total, done
+        self.started = time.perf_counter()
+        self.said = False
+
+    def line(self, done: int) -> str | None:
+        """The line the first time enough is measured and something remains, else None."""
+        measured, spent = done - self.first, time.perf_counter() - self.started
+        if self.said or done >= self.total or measured < ESTIMATE_AFTER_STEPS or spent < ESTIMATE_AFTER_S:
+            return None
+        self.said = True
+        per_step = spent / measured
+        return (
+            f"estimate: {self.what} ends in about {_clock(per_step * (self.total - done))} "
+            f"({per_step:.2f} s a step over the first {measured:,}); evaluation and the report come after it"
+        )
+
+
 def _clock(seconds: float) -> str:
     hours, rest = divmod(int(round(seconds)), 3600)
     minutes, s = divmod(rest, 60)

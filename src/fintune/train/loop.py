@@ -20,7 +20,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from fintune.config import TrainConfig
 from fintune.models.precision import autocast
-from fintune.progress import phase, progress_bar
+from fintune.progress import Estimate, phase, progress_bar
 from fintune.train.answer_loss import answer_loss
 from fintune.train.batching import EncodedTexts, epoch_batches
 from fintune.train.checkpoint import (
@@ -105,6 +105,7 @@ def train_loop(
 
     params = [p for p in model.parameters() if p.requires_grad]
     device = params[0].device
+    estimate = Estimate("training", total, state.step)
     with progress_bar("train", total, "steps", enabled=dist.is_main, done=state.step, console=console) as advance:
         while state.step < total and state.epoch < n_epochs and not state.stopped_early:
             batches = epoch_batches(data, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
@@ -135,6 +136,8 @@ def train_loop(
                 state.losses.append((state.step, state.epoch, round(loss_sum, 6)))
                 tracker.log_metrics("train", {"loss": loss_sum, "lr": scheduler.get_last_lr()[0]}, state.step)
                 advance(1, note=f"loss {loss_sum:.4f}")
+                if dist.is_main and (line := estimate.line(state.step)):
+                    console.print(line)
                 if state.step >= total:
                     break
                 if cfg.eval_steps and state.step % cfg.eval_steps == 0:

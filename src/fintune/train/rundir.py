@@ -12,6 +12,10 @@ import yaml
 
 from fintune.config import RunConfig
 from fintune.errors import FintuneError
+from fintune.library_noise import forget_held, held
+
+NOISE_LOG = "library_warnings.log"
+"""Library messages kept off the terminal while the run ran (fintune/library_noise.py); absent when there were none."""
 
 
 class RunDir:
@@ -61,6 +65,9 @@ class RunDir:
     def finish(self) -> Path:
         """Drop the work files and move the finished run into place (replacing an old one if allowed)."""
         shutil.rmtree(self.work, ignore_errors=True)
+        if noise := held():
+            (self.path / NOISE_LOG).write_text("\n".join(noise) + "\n", encoding="utf-8")
+            forget_held()  # the next run of this process (a sweep) gets its own
         old = self.final.with_name(self.final.name + ".replaced")
         if self.final.exists():
             shutil.rmtree(old, ignore_errors=True)
