@@ -120,6 +120,12 @@ def train(
 def _run_recipe(command, config, overrides, resume, nproc, cfg, with_test: bool) -> Path | None:
     """Run the task's recipe here (one process, or one rank of a torchrun job), or re-run `command` under torchrun
     in `nproc` processes. Returns the run folder where this process is the one that wrote it, else None."""
+    if os.environ.get("RANK", "0") == "0":  # before the heavy imports: on a loaded CPU they take tens of seconds
+        print(  # on stdout: stderr stays the one line of an error that may follow
+            f"{command} '{cfg.name}': task {cfg.task}, model {cfg.model.path} + {cfg.adapter.method}; "
+            "loading the libraries, the data and the model ...",
+            flush=True,
+        )
     from fintune.recipes import run_recipe
     from fintune.recipes.pieces import check_strategy
     from fintune.train import distributed
