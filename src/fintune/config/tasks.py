@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from fintune.config.section import Section
 
@@ -51,12 +51,15 @@ class TrendConfig(Section):
     posts: str = "reddit"
     """reddit | stocknet | crypto-news, or a CSV/JSONL path with timestamp, text and asset columns."""
     assets: list[str] = ["BTC"]
-    """Keep posts routed to these assets (reddit: by subreddit; stocknet: ticker; files: the asset column)."""
+    """Keep posts routed to these assets (reddit: by subreddit; stocknet: ticker; files: the asset column);
+    `all`: every asset that has both posts and bars in `prices` (a folder, long file or pattern)."""
     bars: Literal["1d", "5min"] = "1d"
     """Price bars the labels are measured on: the shared daily files or the reddit set's 5-minute files."""
     prices: str | None = None
-    """A CSV of OHLCV bars to use instead of the shared files (then `assets` must name one asset), or a live
-    daily source: `yfinance:BTC-USD`, `twstock:2330` (pip install 'fintune[live]'; cached under FINTUNE_HOME)."""
+    """Your own OHLCV bars instead of the shared files: a folder of <ASSET>.csv files, one long CSV with an asset
+    (or ticker) column, a pattern such as `prices/{asset}.csv`, one asset's CSV (then `assets` names one), or a
+    live daily source: `yfinance:BTC-USD`, `twstock:2330` (pip install 'fintune[live]'; cached under FINTUNE_HOME).
+    Posts of an asset without bars are counted in metrics.json (`data.filtered.no_prices`)."""
     horizon: str = "1D"
     """Label window: from the first bar opening after the post to the first bar opening this much later."""
     per_period: str | None = None
@@ -92,9 +95,17 @@ class TrendConfig(Section):
     def _check_band(self) -> TrendConfig:
         if self.threshold is None and self.vol_multiple is None:
             raise ValueError("set data.trend.threshold or data.trend.vol_multiple")
-        if self.prices and len(self.assets) != 1:
-            raise ValueError("data.trend.prices is one asset's bars; name exactly one asset in data.trend.assets")
+        if self.assets == ["all"] and not self.prices:
+            raise ValueError(
+                "data.trend.assets: all takes its assets from data.trend.prices (a folder, long file or pattern), "
+                "which is not set"
+            )
         return self
+
+    @field_validator("assets", mode="before")
+    @classmethod
+    def _all_assets(cls, value):
+        return ["all"] if value == "all" else value
 
 
 class WindowsConfig(Section):
@@ -104,8 +115,9 @@ class WindowsConfig(Section):
     tickers: list[str] = ["2330.TW"]
     """Shared daily files: Taiwan (2330.TW ...), StockNet's US tickers, DJIA, BTC-USD / ETH-USD."""
     prices: str | None = None
-    """A CSV of daily OHLCV bars to use instead of the shared files (then `tickers` names exactly one), or
-    `yfinance:2330.TW` / `twstock:2330` (see data.trend.prices)."""
+    """Your own daily OHLCV bars instead of the shared files, in any layout of data.trend.prices (a folder of
+    <TICKER>.csv, a long CSV with a ticker column, a pattern, one ticker's CSV, `yfinance:2330.TW`); every listed
+    ticker needs bars there."""
     pairs: list[tuple[int, int]] = [(5, 5)]
     """(past, future) day counts, mixed in one training set, e.g. [[1, 1], [5, 5], [20, 5], [60, 20]]."""
     fields: Literal["ohlcv", "ohlc", "close"] = "ohlcv"
@@ -125,8 +137,6 @@ class WindowsConfig(Section):
 
     @model_validator(mode="after")
     def _check(self) -> WindowsConfig:
-        if self.prices and len(self.tickers) != 1:
-            raise ValueError("data.windows.prices is one ticker's bars; name exactly one in data.windows.tickers")
         if not self.validation_start < self.test_start:
             raise ValueError("data.windows.validation_start must come before data.windows.test_start")
         return self

@@ -25,54 +25,75 @@ def load_prices(path: str | Path, tz: str = "UTC") -> pd.DataFrame:
     Rows with a missing value are dropped and counted; `frame.attrs["report"]` says what was found.
     """
     path = Path(path)
+    return prices_from_table(read_price_table(path), path, tz)
+
+
+def read_price_table(path: Path) -> pd.DataFrame:
+    """A price CSV as read, its column names lower-cased with underscores (Yahoo's `Adj Close` -> `adj_close`)."""
     if not path.is_file():
         raise FintuneError(f"price file '{path}' not found")
     try:
         raw = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise FintuneError(f"price file '{path}' could not be read: {str(e).splitlines()[0]}") from None
-    raw.columns = [c.strip().lower().replace(" ", "_") for c in raw.columns]
+    raw.columns = [str(c).strip().lower().replace(" ", "_") for c in raw.columns]
+    return raw
+
+
+def prices_from_table(raw: pd.DataFrame, path: Path, tz: str = "UTC", asset: str | None = None) -> pd.DataFrame:
+    """`raw`: a whole price file as read, or one asset's rows of a long file (`asset`), its index the rows'
+    positions in the file, so that an error names the row a spreadsheet shows (header = row 1)."""
+    where = f"price file '{path}'" + (f" (asset '{asset}')" if asset else "")
     missing = [c for c in OHLCV if c not in raw.columns]
     if missing:
-        raise FintuneError(f"price file '{path}' has no column(s) {missing} (columns: {', '.join(raw.columns)})")
-    frame = raw[OHLCV + (["adj_close"] if "adj_close" in raw.columns else [])].astype(float)
-    frame.index = pd.Index(_timestamps(raw, path, tz), name="timestamp")
-    report = validate_prices(frame, path)
+        raise FintuneError(f"{where} has no column(s) {missing} (columns: {', '.join(raw.columns)})")
+    rows = raw.index.to_numpy() + 2
+    frame = raw[OHLCV + (["adj_close"] if "adj_close" in raw.columns else [])]
+    try:
+        frame = frame.astype(float)
+    except ValueError:
+        numeric = frame.apply(pd.to_numeric, errors="coerce")
+        bad = (numeric.isna() & frame.notna()).any(axis=1).to_numpy()
+        raise FintuneError(f"{where}, row {rows[bad.nonzero()[0][0]]}: a price or volume is not a number") from None
+    frame.index = pd.Index(_timestamps(raw, where, rows, tz), name="timestamp")
+    report = validate_prices(frame, where, rows)
     frame = frame.dropna()
     frame.attrs["report"] = report
     return frame
 
 
-def _timestamps(raw: pd.DataFrame, path: Path, tz: str) -> pd.DatetimeIndex:
+def _timestamps(raw: pd.DataFrame, where: str, rows, tz: str) -> pd.DatetimeIndex:
     if "unix" in raw.columns:  # epoch seconds: unambiguous, preferred over a local-time text column
         return pd.DatetimeIndex(pd.to_datetime(raw["unix"], unit="s", utc=True))
     column = next((c for c in ("timestamp", "datetime", "date", "time") if c in raw.columns), None)
     if column is None:
-        raise FintuneError(f"price file '{path}' has no date column (date, datetime, timestamp or unix)")
+        raise FintuneError(f"{where} has no date column (date, datetime, timestamp or unix)")
     parsed = pd.to_datetime(raw[column], errors="coerce")
     bad = parsed.isna() & raw[column].notna()
     if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise FintuneError(f"price file '{path}', row {row + 2}: cannot read date {raw[column].iloc[row]!r}")
+        at = int(bad.to_numpy().nonzero()[0][0])
+        raise FintuneError(f"{where}, row {rows[at]}: cannot read date {raw[column].iloc[at]!r}")
     index = pd.DatetimeIndex(parsed)
     return index.tz_localize(tz).tz_convert("UTC") if index.tz is None else index.tz_convert("UTC")
 
 
-def validate_prices(frame: pd.DataFrame, path: Path) -> dict:
-    """Errors for what would make every later number wrong; counts for what can be worked around."""
+def validate_prices(frame: pd.DataFrame, where: str, rows=None) -> dict:
+    """Errors for what would make every later number wrong; counts for what can be worked around. `where` names
+    the file (and asset); `rows[i]`: the file row of the i-th bar (default: a whole file's, header = row 1)."""
     index = frame.index
+    rows = rows if rows is not None else range(2, len(frame) + 2)
     order = index.to_series().diff().dt.total_seconds().to_numpy()[1:]
     if (order < 0).any():
-        row = int((order < 0).nonzero()[0][0]) + 1
-        raise FintuneError(f"price file '{path}', row {row + 2}: {index[row]} comes before the row above; sort it")
+        at = int((order < 0).nonzero()[0][0]) + 1
+        raise FintuneError(f"{where}, row {rows[at]}: {index[at]} comes before the row above; sort it")
     if (order == 0).any():
-        row = int((order == 0).nonzero()[0][0]) + 1
-        raise FintuneError(f"price file '{path}', row {row + 2}: duplicate timestamp {index[row]}")
+        at = int((order == 0).nonzero()[0][0]) + 1
+        raise FintuneError(f"{where}, row {rows[at]}: duplicate timestamp {index[at]}")
     prices = frame[["open", "high", "low", "close"]]
     bad = (prices <= 0).any(axis=1)
     if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise FintuneError(f"price file '{path}', row {row + 2}: a price is zero or negative")
+        at = int(bad.to_numpy().nonzero()[0][0])
+        raise FintuneError(f"{where}, row {rows[at]}: a price is zero or negative")
     spacing = index.to_series().diff()
     median = spacing.median()
     return {

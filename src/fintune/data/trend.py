@@ -17,10 +17,10 @@ from fintune.config import DataConfig, TrendConfig
 from fintune.data import posts as post_sources
 from fintune.data.align import TREND_LABELS, Band, aggregate_by_period, label_posts
 from fintune.data.dataset import LabeledSplits
-from fintune.data.live_prices import fetched_prices
 from fintune.data.post_filters import filter_posts
 from fintune.data.prices import load_prices, price_file
 from fintune.data.time_splits import limit_samples, split_by_time
+from fintune.data.user_prices import UserPrices
 from fintune.errors import FintuneError
 
 
@@ -29,17 +29,31 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
     trend = cfg.trend or TrendConfig()
     horizon = _timedelta(trend.horizon, "data.trend.horizon")
     embargo = _timedelta(trend.embargo, "data.trend.embargo") if trend.embargo else horizon
+    source = UserPrices(trend.prices, "data.trend.prices") if trend.prices else None
+    if source is not None and trend.assets == ["all"]:
+        source.assets()  # refuses a one-asset spec before any post is read
+    elif source is not None:
+        source.check_assets(trend.assets)
     posts, files, dropped = load_trend_posts(trend)
     band = Band(trend.threshold, trend.vol_multiple, trend.vol_window)
-    frames, prices, fallbacks = [], {}, []
+    frames, prices, no_prices = [], {}, {}
     for asset, group in posts.groupby("asset", sort=True):
-        path, fallback = fetched_prices(trend.prices) if trend.prices else (price_file(asset, trend.bars), None)
-        fallbacks += [fallback] if fallback else []
-        prices[asset] = load_prices(path)
+        found = (load_prices(path := price_file(asset, trend.bars)), path) if source is None else source.bars(asset)
+        if found is None:  # counted, never silently lost
+            no_prices[asset] = int(len(group))
+            continue
+        prices[asset], path = found
         files.append(path)
         if trend.per_period:
             group = aggregate_by_period(group, trend.per_period)
         frames.append(label_posts(group, prices[asset], horizon, band))
+    if no_prices:
+        dropped["no_prices"] = no_prices
+    if not frames:
+        raise FintuneError(
+            f"no asset with posts has bars in data.trend.prices '{trend.prices}' (posts per asset: {no_prices})"
+        )
+    fallbacks = source.fallbacks if source is not None else []
     frame = pd.concat(frames, ignore_index=True).sort_values(["timestamp", "id"], kind="stable")
     frame = frame.reset_index(drop=True)
     train, validation, test, stats = split_by_time(
@@ -71,13 +85,14 @@ def load_trend_posts(trend: TrendConfig) -> tuple[pd.DataFrame, list, dict[str, 
     if trend.posts == "reddit":
         posts = post_sources.load_reddit_posts(include_comments=trend.include_comments)
     elif trend.posts == "stocknet":
-        posts = post_sources.load_stocknet_tweets(tickers=trend.assets)
+        posts = post_sources.load_stocknet_tweets(tickers=None if trend.assets == ["all"] else trend.assets)
     elif trend.posts == "crypto-news":
         posts = post_sources.load_crypto_news()
     else:
         posts = post_sources.load_posts_file(trend.posts)
     files = list(posts.attrs.get("files", []))
-    posts = posts[posts["asset"].isin(trend.assets)]
+    if trend.assets != ["all"]:  # all: every asset with bars (the caller counts the posts of those without)
+        posts = posts[posts["asset"].isin(trend.assets)]
     if posts.empty:
         raise FintuneError(f"no posts for data.trend.assets {trend.assets} in data.trend.posts '{trend.posts}'")
     posts, dropped = filter_posts(posts, trend)

@@ -16,9 +16,9 @@ import pandas as pd
 
 from fintune.config import DataConfig, WindowsConfig
 from fintune.data.dataset import file_sha256
-from fintune.data.live_prices import fetched_prices
 from fintune.data.posts import load_posts_file, load_stocknet_tweets
 from fintune.data.prices import load_prices, price_file
+from fintune.data.user_prices import UserPrices
 from fintune.errors import FintuneError
 
 FIELD_SETS = {
@@ -112,11 +112,16 @@ class WindowSplits:
 def load_window_splits(cfg: DataConfig) -> WindowSplits:
 
     spec = cfg.windows or WindowsConfig()
-    bars, frames, files, fallbacks = {}, [], [], []
+    bars, frames, files = {}, [], []
+    source = UserPrices(spec.prices, "data.windows.prices") if spec.prices else None
+    if source is not None:
+        source.check_assets(spec.tickers)
     for ticker in spec.tickers:
-        path, fallback = fetched_prices(spec.prices) if spec.prices else (price_file(ticker, "1d"), None)
-        fallbacks += [fallback] if fallback else []
-        bars[ticker] = trading_days(load_prices(path))
+        found = (load_prices(path := price_file(ticker, "1d")), path) if source is None else source.bars(ticker)
+        if found is None:
+            raise FintuneError(f"data.windows.prices '{spec.prices}' has no bars for ticker '{ticker}'")
+        daily, path = found
+        bars[ticker] = trading_days(daily)
         files.append(path)
         frames.append(build_windows(bars[ticker], ticker, [tuple(p) for p in spec.pairs], spec.stride))
     windows = pd.concat(frames, ignore_index=True)
@@ -130,8 +135,8 @@ def load_window_splits(cfg: DataConfig) -> WindowSplits:
         per_pair = -(-cfg.max_eval_samples // len(spec.pairs))
         validation, test = (part.groupby(["past", "future"]).head(per_pair) for part in (validation, test))
     stats["n_train"], stats["n_validation"], stats["n_test"] = len(train), len(validation), len(test)
-    if fallbacks:
-        stats["prices_fallback"] = fallbacks
+    if source is not None and source.fallbacks:
+        stats["prices_fallback"] = source.fallbacks
     return WindowSplits(bars, train, validation, test, FIELD_SETS[spec.fields], stats, files, news)
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import yaml
 
 from fintune.config import validate_config
-from fintune.data.live_prices import price_path
 from fintune.data.prices import load_prices, price_file
 from fintune.data.prompts import PromptTemplate, encode_answer
+from fintune.data.user_prices import UserPrices
 from fintune.data.window_prompts import format_rows, user_message
 from fintune.data.windows import FIELD_SETS, load_news, trading_days, window_news
 from fintune.errors import FintuneError
@@ -54,10 +54,15 @@ class Forecaster:
         return cls(run_dir, cfg, tokenizer, model)
 
     def bars(self, ticker: str) -> pd.DataFrame:
-
+        """The run's own prices where they have `ticker` (a one-asset spec only for the ticker it named), else the
+        shared daily file."""
         spec = self.cfg.data.windows
-        path = price_path(spec.prices) if spec.prices and ticker in spec.tickers else price_file(ticker, "1d")
-        return trading_days(load_prices(path))
+        if spec.prices:
+            source = UserPrices(spec.prices, "data.windows.prices")
+            found = None if source.one_asset and ticker not in spec.tickers else source.bars(ticker)
+            if found is not None:
+                return trading_days(found[0])
+        return trading_days(load_prices(price_file(ticker, "1d")))
 
     def forecast(self, ticker: str, past: int, future: int, last_day: str | None = None) -> Forecast:
         """Forecast the `future` trading days after `last_day` (default: the last day of the data) from the
