@@ -45,3 +45,22 @@ def test_the_estimate_waits_for_enough_measured_steps_then_speaks_once(monkeypat
     )
     now[0] = 90.0
     assert estimate.line(40) is None  # once
+
+
+def test_a_slow_step_in_a_log_still_gets_lines_and_only_from_the_innermost_step(monkeypatch, capsys):
+    import time
+
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.1)
+    monkeypatch.setattr(progress, "WATCH_EVERY_S", 0.01)
+    not_a_terminal = Console(file=io.StringIO(), force_terminal=False)
+    phase_out = io.StringIO()
+    with progress.progress_bar("train", 2, "steps", console=not_a_terminal) as advance:
+        time.sleep(0.35)  # the first step, slower than a log line: the watcher repeats the state
+        outer = capsys.readouterr().err.splitlines()
+        with progress.phase("validation", Console(file=phase_out, force_terminal=False, width=120)):
+            time.sleep(0.35)  # the inner step speaks; the training bar keeps quiet
+        during_inner = capsys.readouterr().err
+        advance(2)
+    assert len(outer) >= 2 and set(outer) == {"train: 0/2 steps, 0.00/s, eta after the first one"}
+    assert during_inner == ""
+    assert "validation: still running" in phase_out.getvalue()

@@ -71,6 +71,8 @@ def _quiet_libraries() -> None:
     from fintune.library_noise import hold_library_noise
 
     hf_logging.get_logger("transformers")  # sets up transformers' own handler, which its records go to
+    if not sys.stderr.isatty():  # "Loading weights" bars in a log are \r-lines; fintune says what it loads
+        hf_logging.disable_progress_bar()
     # the root logger's handler too: bitsandbytes (imported by peft) logs through it, on every import
     hold_library_noise(("transformers", ""))
 
@@ -203,7 +205,8 @@ def predict(
     precision: str = typer.Option("fp32", "--precision", help="fp32 (the run's numbers) or bf16 (native bf16 only)."),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
-    from fintune.inference.predictor import Predictor, check_finished_run
+    from fintune.inference.predictor import Predictor
+    from fintune.inference.run_files import check_finished_run
 
     if bool(input) != bool(output):
         raise FintuneError("--input and --output go together")
@@ -233,11 +236,13 @@ def chat(
     ),
 ):
     """Talk to a fine-tuned LLM: each line goes into the run's prompt; label probabilities and the answer come back."""
-    from fintune.inference.chat import Chat, check_chat_run
-    from fintune.inference.predictor import Predictor
+    from fintune.inference.run_files import check_chat_run
 
     check_chat_run(run_dir)
-    print(f"loading {run_dir} ...", file=sys.stderr)  # an LLM takes a while to load on a CPU
+    print(f"loading {run_dir} ...", file=sys.stderr)  # torch and an LLM take a while to load on a CPU
+    from fintune.inference.chat import Chat
+    from fintune.inference.predictor import Predictor
+
     session = Chat(Predictor.load(run_dir), max_new_tokens)
 
     def answer(text: str) -> None:
@@ -416,7 +421,7 @@ def table(runs: list[Path] = typer.Argument(..., help="Finished classification r
     """Test results of several runs side by side (causal LMs both ways), with the first run's baselines."""
     import json
 
-    from fintune.inference.predictor import check_finished_run
+    from fintune.inference.run_files import check_finished_run
     from fintune.report.table import print_rows, side_by_side_rows
 
     loaded = []

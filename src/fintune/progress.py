@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -37,11 +38,22 @@ def progress_bar(
 @contextlib.contextmanager
 def phase(what: str, console: Console | None = None, min_report_s: float = 1.0) -> Iterator[None]:
     """A step without a natural count (test scoring with its bootstrap, baselines, the report): a line as it
-    starts, and its time when it took longer than `min_report_s`, so a slow machine never looks hung."""
+    starts, and its time when it took longer than `min_report_s`, so a slow machine never looks hung (in a log,
+    also a 'still running' line every LOG_EVERY_S while nothing inside it speaks)."""
     console = console or Console(stderr=True)
     console.print(f"{what} ...")
     t0 = time.perf_counter()
-    yield
+    last = {"said": time.monotonic()}
+
+    def still_running() -> None:
+        console.print(f"{what}: still running ({_clock(time.perf_counter() - t0)})")
+        last["said"] = time.monotonic()
+
+    if console.is_terminal:
+        yield
+    else:
+        with _watched(what, lambda: time.monotonic() - last["said"], still_running):
+            yield
     elapsed = time.perf_counter() - t0
     if elapsed >= min_report_s:
         console.print(f"{what}: done in {_clock(elapsed)}")
@@ -75,22 +87,60 @@ def _live_bar(what: str, total: int, unit: str, done: int, console: Console) -> 
 LOG_EVERY_S = 10.0
 """In a log, a progress line at most this often: enough to see a step is alive, few enough to read."""
 
+WATCH_EVERY_S = 1.0
+"""How often the watcher below looks at the clock."""
+_speaking: list[str] = []
+"""The log-mode bars and phases now running, innermost last: only the innermost repeats its line, so a training
+bar stays quiet while the validation inside it reports."""
+
+
+@contextlib.contextmanager
+def _watched(what: str, quiet_for: Callable[[], float], say: Callable[[], None]) -> Iterator[None]:
+    """A step slower than LOG_EVERY_S (a CPU training step, a batch of generations) would leave a log silent until
+    it ends: while it runs, a watcher calls `say` whenever `quiet_for()` reaches LOG_EVERY_S and no step inside
+    this one is running, so silence in a log always means a hang."""
+    token = f"{what}#{len(_speaking)}"
+    _speaking.append(token)
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.wait(WATCH_EVERY_S):
+            if _speaking and _speaking[-1] == token and quiet_for() >= LOG_EVERY_S:
+                say()
+
+    watcher = threading.Thread(target=watch, name=f"progress: {what}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
+        _speaking.remove(token)
+
 
 def _log_lines(what: str, total: int, unit: str, done: int) -> Iterator[Advance]:
     t0, start = time.perf_counter(), done
-    state = {"done": done, "said": t0, "note": ""}
+    state = {"done": done, "said": t0, "note": "", "quiet_since": time.monotonic()}
+
+    def say_state(clock: float) -> None:
+        now, note = state["done"], state["note"]
+        rate = (now - start) / max(clock - t0, 1e-9)
+        eta = f"eta {_clock((total - now) / rate)}" if rate > 0 else "eta after the first one"
+        _say(f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, {eta}" + (f", {note}" if note else ""))
+        state["said"], state["quiet_since"] = clock, time.monotonic()
 
     def advance(n: int, note: str = "") -> None:
         state["done"] += n
         state["note"] = note
-        now, clock = state["done"], time.perf_counter()
-        if clock - state["said"] >= LOG_EVERY_S and now < total:
-            rate = (now - start) / max(clock - t0, 1e-9)
-            eta = (total - now) / max(rate, 1e-9)
-            _say(f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, eta {_clock(eta)}" + (f", {note}" if note else ""))
-            state["said"] = clock
+        clock = time.perf_counter()
+        if clock - state["said"] >= LOG_EVERY_S and state["done"] < total:
+            say_state(clock)
 
-    yield advance
+    def quiet_for() -> float:
+        return time.monotonic() - state["quiet_since"]
+
+    with _watched(what, quiet_for, lambda: say_state(time.perf_counter())):
+        yield advance
     elapsed = time.perf_counter() - t0
     rate = (state["done"] - start) / max(elapsed, 1e-9)
     note = f", {state['note']}" if state["note"] else ""

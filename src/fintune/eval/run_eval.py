@@ -10,14 +10,16 @@ import pandas as pd
 
 from fintune.atomic import write_text
 from fintune.data.dataset import LabeledSplits
-from fintune.data.registry import load_eval_set, load_splits
+from fintune.data.registry import SOURCES, load_eval_set, load_splits, looks_like_path
 from fintune.data.splits import normalise
+from fintune.data.tables import read_table
 from fintune.errors import FintuneError
 from fintune.eval.benchmark_table import benchmark_frame, to_markdown
 from fintune.eval.classify import scored_split
 from fintune.eval.data_check import check_data
 from fintune.eval.metrics import classification_metrics
 from fintune.inference.predictor import Predictor
+from fintune.inference.run_files import check_finished_run
 
 
 def dataset_names(data: str | None) -> list[str | None]:
@@ -35,6 +37,9 @@ def evaluate_run(
 ) -> tuple[str, dict]:
     """Load the run's model and evaluate it on one dataset (see `evaluate_on`)."""
     _check_split(split)
+    check_finished_run(run_dir)
+    if data and looks_like_path(data) and data not in SOURCES:
+        read_table(Path(data))  # a file that cannot be read stops here, not after the model has loaded
     return evaluate_on(Predictor.load(run_dir), run_dir, data, split, allow_changed_data)
 
 

@@ -29,7 +29,8 @@ from fintune.atomic import partial_folder, partial_name
 from fintune.config import validate_config
 from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
-from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.inference.predictor import Predictor
+from fintune.inference.run_files import check_finished_run
 from fintune.models.artifacts import load_trained
 from fintune.models.pooling import MeanPooler
 

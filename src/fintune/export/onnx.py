@@ -40,7 +40,8 @@ from fintune.export.outliers import OUTLIER_CHANNELS, feed_forward_pairs, split_
 from fintune.export.smoothing import ALPHA, record_input_peaks, smooth_for_int8, smoothing_targets
 from fintune.inference.encoder_probs import predict_proba
 from fintune.inference.near_ties import QUANTILE, distortion, margins, near_tie_margin
-from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.inference.predictor import Predictor
+from fintune.inference.run_files import check_finished_run
 from fintune.provenance import git_commit, versions
 
 ONNX_INFO = "onnx_export.json"

@@ -6,31 +6,13 @@ Label scoring (the probability of each label as the answer, what the run was mea
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
 from fintune.inference.generation import answer_budget, generate_answers
-from fintune.inference.predictor import Predictor, check_finished_run
-
-
-def check_chat_run(run_dir: Path) -> None:
-    """Refuse a run chat cannot talk to from its files alone, before minutes of loading its weights."""
-    run_dir = Path(run_dir)
-    check_finished_run(run_dir)
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-    if saved.get("task") == "forecast":
-        raise FintuneError(f"run '{run_dir}' forecasts prices; use `fintune forecast --run` for it")
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    if metrics.get("train", {}).get("model_kind", "encoder") != "causal":  # runs from before causal LMs: encoders
-        raise FintuneError(
-            f"run '{run_dir}' is an encoder classifier; `fintune chat` talks to causal LM runs "
-            "(use `fintune predict` for this one)"
-        )
+from fintune.inference.predictor import Predictor
+from fintune.inference.run_files import check_chat_run
 
 
 @dataclass

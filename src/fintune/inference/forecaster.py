@@ -21,7 +21,7 @@ from fintune.data.windows import FIELD_SETS, load_news, trading_days, window_new
 from fintune.errors import FintuneError
 from fintune.inference.forecast_parse import ParsedForecast, parse_forecast
 from fintune.inference.generation import generate_answers
-from fintune.inference.predictor import check_finished_run
+from fintune.inference.run_files import check_finished_run
 from fintune.models.artifacts import load_trained
 
 

@@ -18,45 +18,9 @@ from fintune.config import validate_config
 from fintune.errors import FintuneError
 from fintune.inference.batch_scoring import score_csv
 from fintune.inference.probabilities import probability_fn
+from fintune.inference.run_files import check_finished_run
 from fintune.models.artifacts import load_trained
 from fintune.models.precision import bf16_available
-
-
-def check_finished_run(run_dir: Path) -> None:
-    run_dir = Path(run_dir)
-    partial = run_dir if run_dir.name.endswith(".partial") else run_dir.with_name(run_dir.name + ".partial")
-    if partial.is_dir() and not (run_dir / "metrics.json").is_file():
-        raise FintuneError(f"'{run_dir}' is an unfinished run; continue it with `fintune run CONFIG --resume`")
-    if not run_dir.exists():
-        raise FintuneError(f"run directory '{run_dir}' not found")
-    if not run_dir.is_dir():
-        raise FintuneError(f"'{run_dir}' is a file, not a run directory")
-    for needed in ("config.yaml", "metrics.json"):
-        if not (run_dir / needed).is_file():
-            raise FintuneError(f"'{run_dir}' is not a finished run (no {needed})")
-    saved = _run_mapping(run_dir / "config.yaml", yaml.safe_load)
-    _run_mapping(run_dir / "metrics.json", json.loads)
-    zero_shot = (saved.get("adapter") or {}).get("method") == "none"  # its weights are the base model's
-    if not ((run_dir / "adapter").is_dir() or (run_dir / "model").is_dir() or zero_shot):
-        raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
-
-
-def _run_mapping(path: Path, parse) -> dict:
-    """A run's own config.yaml or metrics.json, parsed; a damaged one (hand-edited, cut off by a full disk) is named
-    with its line instead of surfacing as a parser traceback in whichever command reads it first."""
-    try:
-        data = parse(path.read_text(encoding="utf-8"))
-    except (ValueError, yaml.YAMLError) as e:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        mark = getattr(e, "problem_mark", None)
-        line = getattr(e, "lineno", None) or (mark.line + 1 if mark is not None else None)
-        where = f", line {line}" if line else ""
-        raise FintuneError(
-            f"run file '{path}'{where} cannot be read ({type(e).__name__}); the run is damaged"
-        ) from None
-    if not isinstance(data, dict):
-        raise FintuneError(f"run file '{path}' is not a mapping of keys to values; the run is damaged")
-    return data
-
 
 # Most texts per forward pass when predicting (inference/length_batches.py cuts batches by token count below it).
 # Smaller than training's eval batch: on a CPU 16-32 short sentences keep the activations in cache where 128 do not

@@ -20,7 +20,8 @@ import yaml
 from fintune.config import validate_config
 from fintune.errors import FintuneError
 from fintune.inference.forecaster import Forecaster
-from fintune.inference.predictor import Predictor, check_finished_run
+from fintune.inference.predictor import Predictor
+from fintune.inference.run_files import check_finished_run
 from fintune.serve.app import create_app
 from fintune.serve.settings import ServeSettings
 
