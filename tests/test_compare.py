@@ -121,8 +121,13 @@ def test_a_ctrl_c_a_library_caught_still_stops_the_sweep(tmp_path, tiny_override
                 raise _WrappedInterrupt() from e
 
     monkeypatch.setattr(sweep_module, "run_recipe", a_run_pressed_ctrl_c_in)
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(sweep, say=lambda line: None)
+    # as a terminal's foreground job has it: under `nohup ... &` SIGINT is ignored and nothing would arrive
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(sweep, say=lambda line: None)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert started == [sweep.runs[0][1].name]  # the sweep stopped there: no second run started
     recorded = list((sweep.folder / "results").glob("*.json"))
     assert len(recorded) == (1 if library == "swallows it" else 0)  # a run that finished is kept
