@@ -71,6 +71,20 @@ def tiny_overrides(tiny_model_dir, tmp_path) -> list[str]:
     return tiny_run_overrides(tiny_model_dir, tmp_path / "runs")
 
 
+def yahoo_bars(dates, seed: int = 0):
+    """Daily bars of a random walk in Yahoo's layout (Date, Open, High, Low, Close, Adj Close, Volume)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, len(dates))))
+    opens = np.r_[100.0, close[:-1]]
+    high, low = np.maximum(opens, close) * 1.01, np.minimum(opens, close) * 0.99
+    return pd.DataFrame(
+        {"Date": dates.strftime("%Y-%m-%d"), "Open": opens, "High": high, "Low": low, "Close": close}
+    ).assign(**{"Adj Close": close, "Volume": 1000.0})
+
+
 def fintune(*args, env=None) -> subprocess.CompletedProcess:
     """Run the real console entry point in a subprocess, as a user would."""
     return subprocess.run(

@@ -9,27 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import yahoo_bars
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs/trend/reddit_btc_1d.yaml"
 WORDS = ["profit rose", "sales fell", "shares were unchanged", "the company said"]
 
 
 def _write_market(folder: Path, days: int = 60) -> tuple[Path, Path]:
-    rng = np.random.default_rng(0)
     dates = pd.date_range("2022-03-01", periods=days, freq="D")
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, days)))
-    opens = np.r_[100.0, close[:-1]]
-    prices = pd.DataFrame(
-        {
-            "Date": dates.strftime("%Y-%m-%d"),
-            "Open": opens,
-            "High": np.maximum(opens, close) * 1.01,
-            "Low": np.minimum(opens, close) * 0.99,
-            "Close": close,
-            "Adj Close": close,
-            "Volume": 1000.0,
-        }
-    )
+    prices = yahoo_bars(dates)
     times = dates[:-2].repeat(4) + pd.to_timedelta(np.tile([1, 7, 13, 19], days - 2), unit="h")
     posts = pd.DataFrame(
         {

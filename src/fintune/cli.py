@@ -10,7 +10,6 @@ the top layer, so none of these imports points up (pyproject.toml, [tool.importl
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from pathlib import Path
@@ -60,21 +59,9 @@ NPROC_HELP = "Data-parallel processes on this machine (DDP, started with torchru
 
 
 def _quiet_libraries() -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
-    import warnings
+    from fintune.library_noise import quiet_libraries
 
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    from transformers.utils import logging as hf_logging
-
-    from fintune.library_noise import hold_library_noise
-
-    hf_logging.get_logger("transformers")  # sets up transformers' own handler, which its records go to
-    if not sys.stderr.isatty():  # "Loading weights" bars in a log are \r-lines; fintune says what it loads
-        hf_logging.disable_progress_bar()
-    # the root logger's handler too: bitsandbytes (imported by peft) logs through it, on every import
-    hold_library_noise(("transformers", ""))
+    quiet_libraries()
 
 
 @app.command()

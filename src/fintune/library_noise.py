@@ -7,6 +7,8 @@ its `library_warnings.log` (train/rundir.py), so a message that turns out to mat
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import warnings
 
 LOGGED_NOISE = (
@@ -68,3 +70,18 @@ def hold_library_noise(loggers: tuple[str, ...] = ("transformers", "")) -> None:
 
     show_unless_noise.holds_noise = True
     warnings.showwarning = show_unless_noise
+
+
+def quiet_libraries() -> None:
+    """The command line's library setup: fintune's log format, the noise held, no carriage-return bars in logs."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    from transformers.utils import logging as hf_logging  # deferred: importing transformers takes seconds
+
+    hf_logging.get_logger("transformers")  # sets up transformers' own handler, which its records go to
+    if not sys.stderr.isatty():  # "Loading weights" bars are unreadable in a log; fintune says what it loads
+        hf_logging.disable_progress_bar()
+    # the root logger's handler too: bitsandbytes (imported by peft) logs through it, on every import
+    hold_library_noise(("transformers", ""))

@@ -15,29 +15,12 @@ from fintune.config import DataConfig, TrendConfig, WindowsConfig
 from fintune.data.trend import load_trend_splits
 from fintune.data.windows import load_window_splits
 from fintune.errors import FintuneError
-from tests.conftest import ROOT, fintune, one_line_error
+from tests.conftest import ROOT, fintune, one_line_error, yahoo_bars
 
 TREND_CONFIG = ROOT / "configs/trend/reddit_btc_1d.yaml"
 TICKERS = ("AAA", "BBB", "CCC")
 WORDS = ["profit rose", "sales fell", "shares were unchanged", "the company said"]
 DAYS = pd.date_range("2022-03-01", periods=60, freq="D")
-
-
-def _yahoo_bars(seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, len(DAYS))))
-    opens = np.r_[100.0, close[:-1]]
-    return pd.DataFrame(
-        {
-            "Date": DAYS.strftime("%Y-%m-%d"),
-            "Open": opens,
-            "High": np.maximum(opens, close) * 1.01,
-            "Low": np.minimum(opens, close) * 0.99,
-            "Close": close,
-            "Adj Close": close,
-            "Volume": 1000.0,
-        }
-    )
 
 
 def _posts(assets) -> pd.DataFrame:
@@ -53,7 +36,7 @@ def _posts(assets) -> pd.DataFrame:
 @pytest.fixture
 def market(tmp_path) -> dict[str, Path]:
     """The same bars written three ways, and posts for the three tickers plus ZZZ, which has no prices."""
-    bars = {t: _yahoo_bars(seed) for seed, t in enumerate(TICKERS)}
+    bars = {t: yahoo_bars(DAYS, seed) for seed, t in enumerate(TICKERS)}
     folder = tmp_path / "folder"
     folder.mkdir()
     for ticker, frame in bars.items():
