@@ -293,6 +293,19 @@ def test_the_verdict_says_beyond_or_within_the_interval():
     assert "beats majority beyond its interval, not the rest" in out["sentence"]
 
 
+def test_a_forecaster_is_judged_against_the_baselines_on_the_days_it_parsed():
+    from fintune.compare.scoring import FORECASTING
+    from fintune.compare.verdict import versus_baselines
+
+    test = {"mase": 4.0, "ci95": {"mase": [3.5, 4.5]}}
+    # over every day naive_last errs far more; over the model's parsed days only a little
+    naive = {"mase": 6.0, "on_model_days": {"all": {"mase": 4.2}}}
+    record = {"run_info": {"run_dir": "r"}, "metrics": {"test": test, "baselines": {"naive_last": naive}}}
+    out = versus_baselines({"setting": "s", "runs": ["r"]}, [record], "loss", FORECASTING)
+    assert out["metric"] == "mase"
+    assert out["baselines"]["naive_last"] == {"value": 4.2, "relation": "beaten within the interval"}
+
+
 def test_trend_sweeps_get_every_settings_backtest_beside_one_buy_and_hold(tmp_path):
     from fintune.compare.backtests import backtest_table
 

@@ -25,7 +25,8 @@ def versus_baselines(best_row: dict, records: list[dict], select_metric: str, sc
     higher_better = metric not in scoring.lower_better
     out: dict = {"metric": metric, "value": value, "ci95": ci, "baselines": {}}
     for name, block in (first["metrics"].get("baselines") or {}).items():
-        other = block.get(metric)
+        # a forecaster is compared on the days it parsed, where the baseline block records them
+        other = ((block.get("on_model_days") or {}).get("all") or block).get(metric)
         if other is None or value is None:
             continue
         out["baselines"][name] = {"value": other, "relation": _relation(value, ci, other, higher_better)}

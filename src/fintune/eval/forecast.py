@@ -10,6 +10,10 @@ one-day change of the close over the training period, i.e. the error of repeatin
 comparable across tickers; naive_last scores about 1 one day ahead when the test period moves as much per day as
 the training period (more where prices, and so daily moves, have grown since) and more for later days. A model is
 better than naive_last where its MASE is below naive_last's on the same days.
+
+Every block carries `ci95`: percentile intervals of MAE, RMSE, MAPE and MASE from resampling calendar months of
+test windows (by the month of a window's first predicted day). Days of one window share its start, and windows of
+one month share the market's moves, so resampling days one by one would claim more evidence than there is.
 """
 
 from __future__ import annotations
@@ -37,8 +41,37 @@ def forecast_metrics(days: pd.DataFrame) -> dict:
         "n": int(len(known)),
         "n_windows": int(days["id"].nunique()),
         "mae_by_day": {int(h): _round(g.abs().mean()) for h, g in err.groupby(known["h"])},
+        "ci95": forecast_intervals(days),
     }
     return out
+
+
+def forecast_intervals(days: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """{metric: [low, high]} for MAE, RMSE, MAPE and MASE over the parsed days, resampling months of windows
+    (windows, when `days` has no dates) with replacement; all resamples at once from per-group sums."""
+    known = days[days["pred_close"].notna()]
+    if known.empty:
+        return {}
+    if "date" in days:
+        first_day = days[days["h"] == 1].set_index("id")["date"]
+        groups = pd.to_datetime(known["id"].map(first_day), utc=True).dt.strftime("%Y-%m")
+    else:  # a frame without dates: each window is its own group
+        groups = known["id"]
+    err = (known["pred_close"] - known["actual_close"]).abs()
+    scale = known["scale"] if "scale" in known else np.nan
+    parts = pd.DataFrame({"abs": err, "sq": err**2, "ape": err / known["actual_close"] * 100, "ase": err / scale})
+    parts["n"] = 1
+    per_group = parts.groupby(groups.to_numpy()).sum().to_numpy()
+    draws = np.random.default_rng(seed).integers(0, len(per_group), size=(n_resamples, len(per_group)))
+    sums = per_group[draws].sum(axis=1)  # (resamples, columns)
+    n = sums[:, 4]
+    values = {"mae": sums[:, 0] / n, "rmse": np.sqrt(sums[:, 1] / n), "mape": sums[:, 2] / n, "mase": sums[:, 3] / n}
+    tail = (1 - level) / 2 * 100
+    return {
+        m: [_round(np.percentile(v, tail)), _round(np.percentile(v, 100 - tail))]
+        for m, v in values.items()
+        if np.isfinite(v).all()
+    }
 
 
 def naive_scales(bars: dict[str, pd.DataFrame], before) -> dict[str, float]:

@@ -33,7 +33,8 @@ def rows(metrics: dict, run_label: str, key: str) -> list[tuple[str, dict]]:
 
 
 def verdict(metrics: dict, key: str = "all") -> str:
-    """Whether the model's close MAE beats naive_last's, in words; no claim without the numbers."""
+    """Whether the model's close MAE beats naive_last's on the same days, and by more than the model's interval
+    (months of windows resampled), in words; no claim without the numbers."""
     block = metrics["test"]["by_window"][key]
     model = block["mae"]
     naive_block = metrics["baselines"].get("naive_last", {})
@@ -44,9 +45,16 @@ def verdict(metrics: dict, key: str = "all") -> str:
         return f"{key}: no parseable forecast, so no comparison with naive"
     if naive is None:
         return f"{key}: MAE {model:.4f} (no naive_last baseline configured)"
-    word = "beats" if model < naive else "does not beat"
+    ci = block.get("ci95", {}).get("mae")
+    if model >= naive:
+        word = "does not beat naive_last"
+    elif ci is None:
+        word = "beats naive_last (no interval)"
+    else:
+        word = f"beats naive_last {'beyond' if ci[1] < naive else 'within'} its interval"
+    interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
     days = f"on the {block['n']} days it parsed"
-    return f"{key}: the model {word} naive_last on close MAE ({model:.4f} vs {naive:.4f}, {days})"
+    return f"{key}: the model {word} on close MAE ({model:.4f}{interval} vs {naive:.4f}, {days})"
 
 
 def keys(metrics: dict) -> list[str]:
