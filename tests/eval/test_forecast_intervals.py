@@ -1,4 +1,4 @@
-"""Forecast intervals resample months of windows: days of one window, and windows of one month, move together."""
+"""Forecast intervals resample blocks of windows as long as the horizon: windows sharing days move together."""
 
 import numpy as np
 import pandas as pd
@@ -29,16 +29,21 @@ def test_the_interval_holds_the_point_and_a_perfect_forecast_has_none():
     assert forecast_intervals(days.assign(pred_close=days["actual_close"]))["mae"] == [0.0, 0.0]
 
 
-def test_windows_of_one_month_are_resampled_together():
-    # all windows start in March: one group, so every resample is the whole sample (resampling days or windows
-    # one by one would give a wide interval for errors this different)
-    days = _days(["2019-03-01", "2019-03-08", "2019-03-15", "2019-03-22"], [1.0, 9.0, -4.0, 0.5])
+def test_windows_of_one_block_are_resampled_together():
+    # four 2-day windows starting Monday to Thursday of one week: one block, so every resample is the whole sample
+    # (resampling days or windows one by one would give a wide interval for errors this different)
+    errors = [1.0, 9.0, -4.0, 0.5]
+    days = _days(["2019-03-04", "2019-03-05", "2019-03-06", "2019-03-07"], errors)
     point = forecast_metrics(days)["mae"]
     assert forecast_intervals(days)["mae"] == pytest.approx([point, point])
-    # the same windows in four months: four groups, a real interval
-    spread = _days(["2019-03-01", "2019-04-08", "2019-05-15", "2019-06-21"], [1.0, 9.0, -4.0, 0.5])
-    low, high = forecast_intervals(spread)["mae"]
+    # the same windows in four weeks: four blocks, a real interval
+    weeks = ["2019-03-11", "2019-03-19", "2019-03-26", "2019-04-03"]
+    low, high = forecast_intervals(_days(weeks, errors))["mae"]
     assert low < point < high
+    # a 10-day horizon makes two-week blocks (from 2019-03-11 and 2019-03-25): two blocks of two windows
+    two = forecast_intervals(_days(weeks, errors, future=10))
+    pooled = [np.mean(np.abs(errors[:2])), np.mean(np.abs(errors[2:]))]
+    assert two["mae"] == pytest.approx([min(pooled), max(pooled)])
 
 
 def test_unparsed_days_are_left_out_as_in_the_point_and_no_parsed_day_gives_no_interval():

@@ -11,9 +11,10 @@ comparable across tickers; naive_last scores about 1 one day ahead when the test
 the training period (more where prices, and so daily moves, have grown since) and more for later days. A model is
 better than naive_last where its MASE is below naive_last's on the same days.
 
-Every block carries `ci95`: percentile intervals of MAE, RMSE, MAPE and MASE from resampling calendar months of
-test windows (by the month of a window's first predicted day). Days of one window share its start, and windows of
-one month share the market's moves, so resampling days one by one would claim more evidence than there is.
+Every block carries `ci95`: percentile intervals of MAE, RMSE, MAPE and MASE from resampling blocks of test
+windows: calendar blocks as long as the horizon (a week per 5 predicted days, by each window's first predicted day),
+so windows that share predicted days mostly fall in one block. Days of one window share its start and overlapping
+windows share days, so resampling days one by one would claim more evidence than there is.
 """
 
 from __future__ import annotations
@@ -47,23 +48,19 @@ def forecast_metrics(days: pd.DataFrame) -> dict:
 
 
 def forecast_intervals(days: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
-    """{metric: [low, high]} for MAE, RMSE, MAPE and MASE over the parsed days, resampling months of windows
-    (windows, when `days` has no dates) with replacement; all resamples at once from per-group sums."""
+    """{metric: [low, high]} for MAE, RMSE, MAPE and MASE over the parsed days, resampling blocks of windows
+    (each window alone, when `days` has no dates) with replacement; all resamples at once from per-block sums."""
     known = days[days["pred_close"].notna()]
     if known.empty:
         return {}
-    if "date" in days:
-        first_day = days[days["h"] == 1].set_index("id")["date"]
-        groups = pd.to_datetime(known["id"].map(first_day), utc=True).dt.strftime("%Y-%m")
-    else:  # a frame without dates: each window is its own group
-        groups = known["id"]
+    groups = _blocks(days).reindex(known["id"]).to_numpy()
     err = (known["pred_close"] - known["actual_close"]).abs()
     scale = known["scale"] if "scale" in known else np.nan
     parts = pd.DataFrame({"abs": err, "sq": err**2, "ape": err / known["actual_close"] * 100, "ase": err / scale})
     parts["n"] = 1
-    per_group = parts.groupby(groups.to_numpy()).sum().to_numpy()
-    draws = np.random.default_rng(seed).integers(0, len(per_group), size=(n_resamples, len(per_group)))
-    sums = per_group[draws].sum(axis=1)  # (resamples, columns)
+    per_block = parts.groupby(groups).sum().to_numpy()
+    draws = np.random.default_rng(seed).integers(0, len(per_block), size=(n_resamples, len(per_block)))
+    sums = per_block[draws].sum(axis=1)  # (resamples, columns)
     n = sums[:, 4]
     values = {"mae": sums[:, 0] / n, "rmse": np.sqrt(sums[:, 1] / n), "mape": sums[:, 2] / n, "mase": sums[:, 3] / n}
     tail = (1 - level) / 2 * 100
@@ -72,6 +69,16 @@ def forecast_intervals(days: pd.DataFrame, n_resamples: int = 1000, level: float
         for m, v in values.items()
         if np.isfinite(v).all()
     }
+
+
+def _blocks(days: pd.DataFrame) -> pd.Series:
+    """Window id -> its block: calendar blocks of one week per 5 predicted days of the longest horizon."""
+    ids = days["id"].drop_duplicates()
+    if "date" not in days:
+        return pd.Series(np.arange(len(ids)), index=ids.to_numpy())
+    first_day = pd.to_datetime(days[days["h"] == 1].set_index("id")["date"], utc=True)
+    block_days = 7 * int(np.ceil(days["future"].max() / 5))
+    return (first_day - pd.Timestamp("1970-01-05", tz="UTC")).dt.days // block_days  # blocks start on Mondays
 
 
 def naive_scales(bars: dict[str, pd.DataFrame], before) -> dict[str, float]:
