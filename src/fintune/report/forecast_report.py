@@ -34,7 +34,7 @@ def rows(metrics: dict, run_label: str, key: str) -> list[tuple[str, dict]]:
 
 def verdict(metrics: dict, key: str = "all") -> str:
     """Whether the model's close MAE beats naive_last's on the same days, and by more than the model's interval
-    (months of windows resampled), in words; no claim without the numbers."""
+    (blocks of windows as long as the horizon resampled), in words; no claim without the numbers."""
     block = metrics["test"]["by_window"][key]
     model = block["mae"]
     naive_block = metrics["baselines"].get("naive_last", {})
