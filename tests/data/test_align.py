@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fintune.config import DataConfig
 from fintune.data.align import Band, aggregate_by_period, align_to_bars, check_no_lookahead, label_posts
-from fintune.data.time_splits import check_time_split, split_by_time
+from fintune.data.time_splits import check_time_split, limit_samples, split_by_time
 from fintune.errors import FintuneError
 
 T0 = pd.Timestamp("2022-04-01 00:00", tz="UTC")
@@ -97,6 +98,18 @@ def test_time_split_purges_windows_that_reach_the_next_split():
     assert train["timestamp"].max() < val_start - pd.Timedelta("2D")
     assert stats["purged_train"] == 2 and stats["purged_validation"] == 2
     assert len(train) + len(val) + len(test) + 4 == len(frame)
+
+
+def test_a_subset_counts_and_dates_what_it_kept():
+    train, val, test, stats = split_by_time(
+        _labelled(), T0 + pd.Timedelta("20D"), T0 + pd.Timedelta("25D"), pd.Timedelta(0)
+    )
+    cfg = DataConfig(source="fpb", max_train_samples=5)
+    kept, _, _ = limit_samples(train, val, test, cfg, stats)
+    assert stats["n_train"] == len(kept) == 5 and stats["n_train_in_period"] == len(train)
+    assert stats["periods"]["train"].startswith(f"{kept['timestamp'].min():%Y-%m-%d}")  # the most recent five
+    assert kept["timestamp"].min() > train["timestamp"].min()
+    assert "n_test_in_period" not in stats  # test was not cut
 
 
 def test_guard_fails_on_labels_that_leak_across_the_boundary():

@@ -67,7 +67,7 @@ def load_signal_splits(cfg: DataConfig, teacher: Teacher | None = None) -> Label
         embargo,
         day(spec.test_end) if spec.test_end else None,
     )
-    train, validation, test = limit_samples(train, validation, test, cfg)
+    train, validation, test = limit_samples(train, validation, test, cfg, stats)
     stats["label_definition"] = spec.label
     if fallback:
         stats["prices_fallback"] = [fallback]

@@ -80,11 +80,18 @@ def _span(frame: pd.DataFrame) -> str:
     return f"{frame['timestamp'].min():%Y-%m-%d %H:%M} .. {frame['timestamp'].max():%Y-%m-%d %H:%M}"
 
 
-def limit_samples(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, cfg):
+def limit_samples(train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, cfg, stats: dict):
     """data.max_train_samples keeps the most recent training examples (closest in time to what is predicted);
-    data.max_eval_samples the first validation and test ones."""
+    data.max_eval_samples the first validation and test ones. `stats` (split_by_time's) is updated to count and
+    date what was kept, so a subset run's data block says what it trained on; `n_<split>_in_period` keeps the
+    count before the cut."""
     if cfg.max_train_samples:
         train = train.iloc[-cfg.max_train_samples :].reset_index(drop=True)
     if cfg.max_eval_samples:
         validation, test = validation.iloc[: cfg.max_eval_samples], test.iloc[: cfg.max_eval_samples]
+    for name, part in (("train", train), ("validation", validation), ("test", test)):
+        if len(part) < stats[f"n_{name}"]:
+            stats[f"n_{name}_in_period"] = stats[f"n_{name}"]
+            stats[f"n_{name}"] = len(part)
+            stats["periods"][name] = _span(part)
     return train, validation, test

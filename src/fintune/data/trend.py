@@ -63,7 +63,7 @@ def load_trend_splits(cfg: DataConfig) -> LabeledSplits:
         embargo,
         _timestamp(trend.test_end) if trend.test_end else None,
     )
-    train, validation, test = limit_samples(train, validation, test, cfg)
+    train, validation, test = limit_samples(train, validation, test, cfg, stats)
     stats["horizon"] = str(horizon)
     stats["n_posts"] = int(len(posts))
     if fallbacks:
