@@ -13,8 +13,11 @@ import numpy as np  # noqa: E402
 from fintune.compare.convergence import smoothed  # noqa: E402
 
 
-def loss_curves(records_by_setting: dict[str, dict], target: float | None, path: Path) -> Path:
-    """Training loss (solid, smoothed) and, where measured, validation loss (dashed markers) per setting."""
+def loss_curves(
+    records_by_setting: dict[str, dict], target: float | None, path: Path, val_target: float | None = None
+) -> Path:
+    """Training loss (solid, smoothed) and, where measured, validation loss (dashed markers) per setting, with the
+    common targets the convergence tables time (grey: training, dotted: validation)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for setting, record in records_by_setting.items():
         steps, curve = smoothed(record["train_info"]["losses"])
@@ -26,6 +29,8 @@ def loss_curves(records_by_setting: dict[str, dict], target: float | None, path:
             ax.plot([s for s, _, _ in val], [v for _, _, v in val], "o--", ms=3, lw=1, color=line.get_color())
     if target is not None:
         ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:.3f}")
+    if val_target is not None:
+        ax.axhline(val_target, color="grey", ls=":", lw=1.2, label=f"validation target {val_target:.3f}")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss (training: 20-step mean; dashed: validation)")
     ax.set_title("loss curves, first seed of each setting")

@@ -60,6 +60,7 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
             {r["setting"]: first[r["setting"]] for r in rows if r["tuned_choice"]},
             next((r["target_loss"] for r in rows if r["tuned_choice"]), None),
             out / "loss_curves.png",
+            next((r["val_target_loss"] for r in rows if r.get("val_target_loss") is not None), None),
         ),
         *([confusion_matrices(first, out / "confusion_matrices.png")] if scoring.plots_confusion else []),
         tradeoff(costed, first_metric, "trainable_params", "trainable parameters", cost_of("params"), log_x=True),
