@@ -145,6 +145,19 @@ def test_missing_config_and_not_a_run(tmp_path):
     one_line_error(fintune("predict", "--run", tmp_path / "half"), "give texts")
 
 
+def test_usage_mistakes_are_one_line_like_any_bad_input(tmp_path):
+    one_line_error(
+        fintune("compare"), "Missing argument 'sweep_file'", "fintune compare --help'"
+    )  # 'python -m fintune' here
+    one_line_error(fintune("compare", "a.yaml", "b.yaml"), "unexpected extra argument", "(b.yaml)")
+    one_line_error(fintune("run", QUICKSTART, "--bogus"), "No such option: --bogus", "fintune run --help'")
+    one_line_error(fintune("serve", "--port", "abc"), "'--port'", "valid integer")
+    bare = fintune()  # no command: the help, on stdout, as before
+    assert bare.returncode == 2 and "Commands" in bare.stdout and bare.stdout.count("Usage: ") == 1
+    version = fintune("--version")
+    assert version.returncode == 0 and version.stdout.startswith("fintune 0.")
+
+
 def test_existing_run_is_kept_unless_overwrite(finished_run, tiny_model_dir):
     again = tiny_run_overrides(tiny_model_dir, finished_run.parent)
     one_line_error(fintune("run", QUICKSTART, *again), "already exists", "overwrite=true")

@@ -200,6 +200,43 @@ def test_excluded_points_are_not_run(tmp_path, tiny_overrides):
     assert len(points) == 3 and {"adapter.method": "lora_plus", "train.seed": 2} not in points
 
 
+def test_parts_share_no_run_and_cover_the_sweep():
+    for n in (1, 2, 3):
+        owners = [[k for k in range(1, n + 1) if sweep_module.in_part(i, (k, n))] for i in range(1, 8)]
+        assert all(len(o) == 1 for o in owners)  # every run in exactly one part
+    assert [i for i in range(1, 8) if sweep_module.in_part(i, (2, 3))] == [2, 5]
+    assert sweep_module.parse_part("2/3") == (2, 3)
+    for bad in ("3/2", "0/2", "1", "a/b", "1/0"):
+        with pytest.raises(FintuneError, match="--part must be K/N"):
+            sweep_module.parse_part(bad)
+
+
+def test_the_last_part_to_finish_writes_the_leaderboard(tmp_path, tiny_overrides):
+    path = _sweep(tmp_path, tiny_overrides)
+    raw = yaml.safe_load(path.read_text())
+    raw["axes"]["train.seed"] = [1]  # two runs: lora, lora_plus
+    path.write_text(yaml.safe_dump(raw))
+    folder = tmp_path / "runs" / "tiny-sweep"
+    dry = _run("compare", path, "--dry-run", "--part", "2/2")
+    assert dry.returncode == 0 and "1 of 2 run(s) (part 2/2)" in dry.stdout and "lora_plus" in dry.stdout
+    second = _run("compare", path, "--part", "2/2")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "part 2/2 done; 1 run(s) of the sweep not finished" in second.stdout
+    (result,) = (folder / "results").glob("*.json")
+    assert "method-lora_plus" in result.name
+    assert not (folder / "leaderboard.md").exists()
+    first = _run("compare", path, "--part", "1/2")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "finished before, skipped" not in first.stdout  # it ran its own run and only read the other's
+    assert (folder / "leaderboard.md").is_file() and (folder / "best.json").is_file()
+    assert "adapter.method=lora_plus" in (folder / "leaderboard.md").read_text()  # both parts in one table
+    bad = _run("compare", path, "--part", "3/2")
+    assert (
+        bad.returncode == 2
+        and bad.stderr.strip() == "fintune: error: --part must be K/N with 1 <= K <= N, e.g. 1/2, not '3/2'"
+    )
+
+
 def test_a_sweep_that_selects_on_test_is_refused(tmp_path, tiny_overrides):
     path = _sweep(tmp_path, tiny_overrides)
     raw = yaml.safe_load(path.read_text())

@@ -25,6 +25,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Fine-tune language models on financial text; evaluate them honestly.",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from fintune import __version__
+
+        print(f"fintune {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Fine-tune language models on financial text; evaluate them honestly."""
+
+
 data_app = typer.Typer(no_args_is_help=True, help="Registered datasets.")
 app.add_typer(data_app, name="data")
 
@@ -296,13 +315,17 @@ def serve(
 def compare(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML: base config, overrides, axes, select."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs the sweep stands for; run nothing."),
+    part: str | None = typer.Option(
+        None, "--part", help="K/N: run only every Nth run from the Kth, e.g. 1/2 and 2/2 in two shells, a core each."
+    ),
 ):
     """Run a grid of configs (finished ones are skipped) -> leaderboard, paired tests, best.json, plots."""
     _quiet_libraries()
     from fintune.compare import compare as run_compare
+    from fintune.compare.sweep import parse_part
 
     try:
-        run_compare(sweep_file, dry_run=dry_run)
+        run_compare(sweep_file, dry_run=dry_run, part=parse_part(part) if part else None)
     except KeyboardInterrupt:
         print("fintune: interrupted; finished runs are kept, the same command goes on from there", file=sys.stderr)
         raise typer.Exit(130) from None
@@ -488,5 +511,19 @@ def data_export(
 
 
 def main() -> None:
+    """The console entry point: Click's usage errors (a missing argument, an unknown option) become one
+    `fintune: error:` line with exit code 2, like every other bad input, instead of Click's boxed usage text."""
     _quiet_libraries()
-    app()
+    try:
+        code = app(standalone_mode=False)  # typer.Exit(n) from a command comes back as n
+    except typer.TyperException as e:  # Typer's (vendored) Click errors all derive from it
+        if type(e).__name__ == "NoArgsIsHelpError":  # `fintune` or `fintune data` alone: Typer printed the help
+            code = 2
+        else:
+            context = getattr(e, "ctx", None)  # usage errors know their command
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            print(f"fintune: error: {e.format_message()}{hint}", file=sys.stderr)
+            code = 2 if context is not None else e.exit_code
+    except typer.Abort:
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

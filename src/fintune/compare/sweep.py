@@ -18,6 +18,10 @@ setting, the overrides apply to all of them.
 Runs live in runs/<sweep>/runs/<run>/ and their results in runs/<sweep>/results/<run>.json. A run that
 already finished with the same resolved config is not run again, so a crashed or interrupted sweep
 continues where it stopped; a run that fails is recorded as failed and the sweep goes on.
+
+A sweep can also be split into parts (`fintune compare sweep.yaml --part 1/2` in one shell, `--part 2/2` in another):
+part K of N takes every Nth run from the K-th on, so the parts never share a run, whatever has finished already.
+On a CPU, two single-thread processes get more from two cores than one process with two threads.
 """
 
 from __future__ import annotations
@@ -203,14 +207,31 @@ def can_resume(cfg: RunConfig) -> bool:
     return True
 
 
-def run_sweep(sweep: Sweep, say=print) -> list[dict]:
-    """Run what is not done yet; returns every run's result record (also written to results/<run>.json)."""
+def parse_part(text: str) -> tuple[int, int]:
+    """'2/3' -> (2, 3): the second of three parts."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit()) or not 1 <= int(k) <= int(n):
+        raise FintuneError(f"--part must be K/N with 1 <= K <= N, e.g. 1/2, not '{text}'")
+    return int(k), int(n)
+
+
+def in_part(index: int, part: tuple[int, int] | None) -> bool:
+    """Run number `index` (from 1, in the sweep's order) belongs to `part`; None is the whole sweep.
+    Round-robin on the fixed order, not on what is left, so two parts started at different times never overlap."""
+    return part is None or (index - 1) % part[1] == part[0] - 1
+
+
+def run_sweep(sweep: Sweep, say=print, part: tuple[int, int] | None = None) -> list[dict]:
+    """Run what is not done yet (of `part` only, when given); returns the result record of every run it ran or
+    found finished (also written to results/<run>.json)."""
 
     results_dir = sweep.folder / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     records = []
     with remembered_interrupts() as pressed:
         for i, (point, cfg) in enumerate(sweep.runs, start=1):
+            if not in_part(i, part):
+                continue
             label = f"[{i}/{len(sweep.runs)}] {cfg.name}"
             out = results_dir / f"{cfg.name}.json"
             if is_done(cfg):
