@@ -39,10 +39,16 @@ def loss_curves(
     return _save(fig, path)
 
 
+MATRICES_PER_ROW = 4  # ten settings in one row left each matrix a thumbnail with its title run into the next
+
+
 def confusion_matrices(records_by_setting: dict[str, dict], path: Path) -> Path:
+    """Each setting's test confusion matrix, in rows of at most four, titled with the setting's axes one per line."""
     n = len(records_by_setting)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.6), squeeze=False)
-    for ax, (setting, record) in zip(axes[0], records_by_setting.items()):
+    cols = min(n, MATRICES_PER_ROW)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 4.0 * rows), squeeze=False)
+    for ax, (setting, record) in zip(axes.flat, records_by_setting.items()):
         test = record["metrics"]["test"]
         cm, labels = np.array(test["confusion_matrix"]), test["labels"]
         ax.imshow(cm, cmap="Blues")
@@ -51,8 +57,11 @@ def confusion_matrices(records_by_setting: dict[str, dict], path: Path) -> Path:
         ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_xlabel("predicted")
-        ax.set_title(setting, fontsize=9)
-    axes[0][0].set_ylabel("true")
+        ax.set_title(setting.replace(", ", "\n"), fontsize=8)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for row in axes:
+        row[0].set_ylabel("true")
     return _save(fig, path)
 
 
