@@ -20,8 +20,8 @@ already finished with the same resolved config is not run again, so a crashed or
 continues where it stopped; a run that fails is recorded as failed and the sweep goes on.
 
 A sweep can also be split into parts (`fintune compare sweep.yaml --part 1/2` in one shell, `--part 2/2` in another):
-part K of N takes every Nth run from the K-th on, so the parts never share a run, whatever has finished already.
-On a CPU, two single-thread processes get more from two cores than one process with two threads.
+part K of N takes every Nth run from the K-th on, so the parts never share a run, whatever has finished already
+(on a CPU: one single-thread process per core, each training its own runs).
 """
 
 from __future__ import annotations
