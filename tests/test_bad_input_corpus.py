@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,46 @@ RUN_DIR_CASES = {  # name: (how to make it in `root`, the message; {path} = the 
     ),
 }
 
+
+def _damaged_copy(finished: Path, root: Path, name: str, damage) -> None:
+    """A copy of a finished run with one thing broken, as a deleted file or a full disk leaves it."""
+    shutil.copytree(finished, root / name)
+    damage(root / name / "adapter")
+
+
+def _cut(path: Path, keep: int) -> None:
+    path.write_bytes(path.read_bytes()[:keep])
+
+
+DAMAGED_RUN_CASES = {  # name: (how to damage the run's adapter/ folder, the message; {path} = the run directory)
+    "weights deleted": (
+        lambda adapter: (adapter / "adapter_model.safetensors").unlink(),
+        "'{path}/adapter' has no .safetensors weights; the run is damaged (rerun it)",
+    ),
+    "weights cut off": (
+        lambda adapter: _cut(adapter / "adapter_model.safetensors", 4000),
+        "weights file '{path}/adapter/adapter_model.safetensors' is damaged (cut off: 4000 of ",
+    ),
+    "weights header cut off": (
+        lambda adapter: _cut(adapter / "adapter_model.safetensors", 30),
+        "weights file '{path}/adapter/adapter_model.safetensors' is damaged (cut off: header of ",
+    ),
+    "weights empty": (
+        lambda adapter: _cut(adapter / "adapter_model.safetensors", 0),
+        "weights file '{path}/adapter/adapter_model.safetensors' is damaged (0 bytes, not even a header)",
+    ),
+    "weights not safetensors": (
+        lambda adapter: (adapter / "adapter_model.safetensors").write_bytes(
+            b"\x10\x00\x00\x00\x00\x00\x00\x00" + b"x" * 40
+        ),
+        "weights file '{path}/adapter/adapter_model.safetensors' is damaged (its header is not JSON)",
+    ),
+    "adapter config deleted": (
+        lambda adapter: (adapter / "adapter_config.json").unlink(),
+        "'{path}/adapter' has no adapter_config.json; the run is damaged (rerun it)",
+    ),
+}
+
 RUN_DIR_COMMANDS = {
     "eval": ["eval", "--run", "{path}"],
     "predict": ["predict", "--run", "{path}", "profit rose"],
@@ -200,7 +241,7 @@ at once, unlike `predict`'s chunks) how many rows share the problem."""
 
 
 def test_the_corpus_has_at_least_30_cases():
-    sizes = [CONFIG_CASES, OVERRIDE_CASES, DATA_FILE_CASES, RUN_DIR_CASES, SWEEP_CASES]
+    sizes = [CONFIG_CASES, OVERRIDE_CASES, DATA_FILE_CASES, RUN_DIR_CASES, DAMAGED_RUN_CASES, SWEEP_CASES]
     assert sum(map(len, sizes)) >= 30
 
 
@@ -297,6 +338,55 @@ def test_a_bad_run_directory(case, invoke, tmp_path):
     }
     _one_message(invoke, commands, expected.replace("{path}", str(path)))
     assert not out.exists()
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_RUN_CASES))
+def test_a_damaged_finished_run(case, invoke, finished, tmp_path):
+    """A run that finished and was damaged afterwards: named before its weights load, by every command that reads
+    it (a deleted adapter was a hub-id traceback, cut-off weights a deserializer traceback)."""
+    damage, expected = DAMAGED_RUN_CASES[case]
+    _damaged_copy(finished, tmp_path, case, damage)
+    path, out = tmp_path / case, tmp_path / "export"
+    commands = {
+        name: [str(a).replace("{path}", str(path)).replace("{out}", str(out)) for a in args]
+        for name, args in RUN_DIR_COMMANDS.items()
+    }
+    _one_message(invoke, commands, expected.replace("{path}", str(path)))
+    assert not out.exists()
+
+
+def _unwritable_outputs(root: Path, finished: Path) -> dict[str, tuple[list, str]]:
+    """name: (the command, the message): an output that cannot be written, refused before any work."""
+    (root / "a file").write_text("x")
+    texts = root / "texts.csv"
+    texts.write_text("text\nprofit rose\n")
+    missing = root / "no such folder"
+    return {
+        "predict --output, missing folder": (
+            ["predict", "--run", finished, "--input", texts, "--output", missing / "out.csv"],
+            f"--output '{missing / 'out.csv'}': its folder '{missing}' does not exist; create the folder first",
+        ),
+        "predict --output, under a file": (
+            ["predict", "--run", finished, "--input", texts, "--output", root / "a file" / "out.csv"],
+            f"--output '{root / 'a file' / 'out.csv'}': its folder '{root / 'a file'}' is a file, not a folder",
+        ),
+        "predict --output, a folder": (
+            ["predict", "--run", finished, "--input", texts, "--output", root],
+            f"--output '{root}' is a folder; give a file name inside it",
+        ),
+        "forecast --plot, missing folder": (
+            ["forecast", "--run", finished, "--ticker", "2330.TW", "--plot", missing / "k.png"],
+            f"--plot '{missing / 'k.png'}': its folder '{missing}' does not exist; create the folder first",
+        ),
+    }
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(invoke, finished, tmp_path):
+    for name, (args, expected) in _unwritable_outputs(tmp_path, finished).items():
+        code, stderr = invoke(*args)
+        assert code == 2, (name, code, stderr)
+        assert stderr.splitlines() == [f"fintune: error: {expected}"], (name, stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "texts.csv"]
 
 
 @pytest.mark.parametrize("case", list(SWEEP_CASES))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 import warnings
 
 from fintune import library_noise
@@ -50,3 +52,21 @@ def test_a_finished_run_keeps_what_was_held(tmp_path):
     final = folder.finish()
     assert (final / NOISE_LOG).read_text() == "transformers WARNING: something alarming\n"
     assert library_noise.held() == []  # the next run starts empty
+
+
+def test_the_command_lines_setup_holds_what_kernels_says_offline():
+    """On AVX512-BF16 CPUs importing bitsandbytes asks `kernels` for a hub kernel, which (offline) logs a warning
+    through the root logger: it was printed as `fintune: WARNING: ...` before every command's own output."""
+    code = (
+        "import logging\n"
+        "from fintune import library_noise\n"
+        "library_noise.quiet_libraries()\n"
+        "logging.getLogger('kernels._internals.hf_hub').warning(\"Skipping publisher trust check for "
+        "'kernels-community/quantization-bitsandbytes' because Hugging Face Hub is in offline mode.\")\n"
+        "logging.getLogger('kernels._internals.hf_hub').warning('a real problem')\n"
+        "print(library_noise.held())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "fintune: WARNING: a real problem\n"
+    assert "kernels._internals.hf_hub WARNING: Skipping publisher trust check" in done.stdout

@@ -7,10 +7,13 @@ only when complete, removed on any error. A crash or Ctrl-C never leaves somethi
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from fintune.errors import FintuneError
 
 
 def partial_name(out: Path) -> Path:
@@ -49,3 +52,20 @@ def write_text(path: Path, text: str) -> None:
     """`path.write_text(text)`, but readers see the old file or the new one, never half of it."""
     with partial_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def check_writable_file(path: Path, option: str) -> None:
+    """Refuse an output file that cannot be written, before the work that would fill it (minutes of scoring lost to
+    a mistyped folder otherwise). `option` names where the path came from, e.g. '--output'."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise FintuneError(f"{option} '{path}' is a folder; give a file name inside it")
+    if not folder.is_dir():
+        if folder.exists():
+            raise FintuneError(f"{option} '{path}': its folder '{folder}' is a file, not a folder")
+        raise FintuneError(f"{option} '{path}': its folder '{folder}' does not exist; create the folder first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise FintuneError(f"{option} '{path}': folder '{folder}' is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise FintuneError(f"{option} '{path}' exists and is not writable")

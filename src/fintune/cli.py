@@ -1,6 +1,7 @@
 """The `fintune` command: parse arguments, load the config, run the recipe of its task.
 
-Bad input (FintuneError) ends with exit code 2 and one line on stderr; anything else is a bug.
+Bad input (FintuneError, a usage mistake) ends with exit code 2 and one line on stderr (cli_errors.py); anything
+else is a bug.
 
 The commands import what they use inside their functions, on purpose: the package pulls in torch and transformers,
 seconds of start-up that `fintune --help`, `fintune data list` and a one-line config error should not pay. cli.py is
@@ -9,15 +10,14 @@ the top layer, so none of these imports points up (pyproject.toml, [tool.importl
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
 
 import typer
 
+from fintune.cli_errors import run_app, user_errors
 from fintune.errors import FintuneError
-from fintune.interrupts import remembered_interrupts
 
 app = typer.Typer(
     add_completion=False,
@@ -48,32 +48,6 @@ data_app = typer.Typer(no_args_is_help=True, help="Registered datasets.")
 app.add_typer(data_app, name="data")
 
 
-def _user_errors(fn):
-    """Turn FintuneError into `fintune: error: ...` and exit code 2, Ctrl-C into one line and exit code 130."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with remembered_interrupts() as pressed:
-            try:
-                return fn(*args, **kwargs)
-            except FintuneError as e:
-                print(f"fintune: error: {e}", file=sys.stderr)
-                raise typer.Exit(2) from None
-            except KeyboardInterrupt:
-                print("fintune: interrupted", file=sys.stderr)
-                raise typer.Exit(130) from None
-            except (typer.Exit, SystemExit):
-                raise
-            except BaseException:
-                if not pressed:
-                    raise
-                # Ctrl-C inside a checkpoint write arrives as torch's CheckpointException: still an interruption
-                print("fintune: interrupted", file=sys.stderr)
-                raise typer.Exit(130) from None
-
-    return wrapper
-
-
 NPROC_HELP = "Data-parallel processes on this machine (DDP, started with torchrun); see README 'Multi-process'."
 
 
@@ -84,7 +58,7 @@ def _quiet_libraries() -> None:
 
 
 @app.command()
-@_user_errors
+@user_errors
 def run(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
     overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides, e.g. train.epochs=1"),
@@ -109,7 +83,7 @@ def run(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def train(
     config: Path = typer.Argument(..., help="YAML config (see configs/)."),
     overrides: list[str] | None = typer.Argument(None, help="key.sub=value overrides"),
@@ -155,7 +129,7 @@ def _run_recipe(command, config, overrides, resume, nproc, cfg, with_test: bool)
 
 
 @app.command("eval")
-@_user_errors
+@user_errors
 def eval_(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     data: str | None = typer.Option(
@@ -197,7 +171,7 @@ def _benchmark(run_dir: Path, names: list[str], split: str, allow_changed_data: 
 
 
 @app.command()
-@_user_errors
+@user_errors
 def predict(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     texts: list[str] | None = typer.Argument(None, help="Texts to classify."),
@@ -211,6 +185,7 @@ def predict(
     precision: str = typer.Option("fp32", "--precision", help="fp32 (the run's numbers) or bf16 (native bf16 only)."),
 ):
     """Classify texts, or score a CSV keeping every column and adding pred_label and prob_<label>."""
+    from fintune.atomic import check_writable_file
     from fintune.inference.predictor import Predictor
     from fintune.inference.run_files import check_finished_run
 
@@ -219,6 +194,8 @@ def predict(
     if not texts and not input:
         raise FintuneError("give texts to classify, or --input IN.csv --output OUT.csv")
     check_finished_run(run_dir)
+    if output:
+        check_writable_file(output, "--output")  # before the scoring, not after it
     predictor = Predictor.load(run_dir, precision=precision)
     if input:
         report = predictor.predict_file(input, output, text_column, chunk_rows, on_bad_row)
@@ -232,7 +209,7 @@ def predict(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def chat(
     run_dir: Path = typer.Option(..., "--run", help="A finished causal-LM run (sentiment, trend or signal)."),
     once: str | None = typer.Option(None, "--once", help="Answer this one text and exit (for scripts)."),
@@ -274,7 +251,7 @@ def chat(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def serve(
     run_dir: Path = typer.Option(..., "--run", help="A finished run (or, with --engine onnx, an ONNX export)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 opens it to the network."),
@@ -311,7 +288,7 @@ def serve(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def compare(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML: base config, overrides, axes, select."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs the sweep stands for; run nothing."),
@@ -332,7 +309,7 @@ def compare(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def forecast(
     run_dir: Path = typer.Option(..., "--run", help="A finished forecasting run (task: forecast)."),
     ticker: str = typer.Option(..., "--ticker", help="e.g. 2330.TW"),
@@ -345,10 +322,13 @@ def forecast(
     _quiet_libraries()
     from rich.table import Table
 
+    from fintune.atomic import check_writable_file
     from fintune.inference.forecaster import Forecaster
     from fintune.report.kline import kline_chart
     from fintune.report.table import wide_console
 
+    if plot:
+        check_writable_file(plot, "--plot")
     result = Forecaster.load(run_dir).forecast(ticker, past, future, date)
     rows = result.parsed.rows
     first = result.future_dates[0]
@@ -374,7 +354,7 @@ def forecast(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def export(
     run_dir: Path = typer.Option(..., "--run", help="A finished run directory."),
     out: Path = typer.Option(..., "--out", help="New folder for the merged model (must not exist or be empty)."),
@@ -408,7 +388,7 @@ def export(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def backtest(
     run_dir: Path = typer.Option(..., "--run", help="A finished trend run (task: trend)."),
     cost_bps: float | None = typer.Option(None, "--cost-bps", help="Cost per unit of turnover (default: the run's)."),
@@ -426,7 +406,7 @@ def backtest(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def table(runs: list[Path] = typer.Argument(..., help="Finished classification runs on the same test split.")):
     """Test results of several runs side by side (causal LMs both ways), with the first run's baselines."""
     import json
@@ -455,7 +435,7 @@ def data_list():
 
 
 @data_app.command("show")
-@_user_errors
+@user_errors
 def data_show(name: str = typer.Argument(..., help="Registered dataset name or file path.")):
     """Split sizes, label counts and three example rows per split of a dataset, as a run would see it."""
     from fintune.config import DataConfig
@@ -492,7 +472,7 @@ def data_show(name: str = typer.Argument(..., help="Registered dataset name or f
 
 
 @data_app.command("export")
-@_user_errors
+@user_errors
 def data_export(
     name: str = typer.Argument(..., help="Registered dataset name or file path."),
     out: Path = typer.Option(..., "--out", help="Folder for the JSON files and dataset_info.json."),
@@ -511,19 +491,5 @@ def data_export(
 
 
 def main() -> None:
-    """The console entry point: Click's usage errors (a missing argument, an unknown option) become one
-    `fintune: error:` line with exit code 2, like every other bad input, instead of Click's boxed usage text."""
     _quiet_libraries()
-    try:
-        code = app(standalone_mode=False)  # typer.Exit(n) from a command comes back as n
-    except typer.TyperException as e:  # Typer's (vendored) Click errors all derive from it
-        if type(e).__name__ == "NoArgsIsHelpError":  # `fintune` or `fintune data` alone: Typer printed the help
-            code = 2
-        else:
-            context = getattr(e, "ctx", None)  # usage errors know their command
-            hint = f" (see '{context.command_path} --help')" if context is not None else ""
-            print(f"fintune: error: {e.format_message()}{hint}", file=sys.stderr)
-            code = 2 if context is not None else e.exit_code
-    except typer.Abort:
-        code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+    run_app(app)

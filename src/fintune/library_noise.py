@@ -15,8 +15,11 @@ LOGGED_NOISE = (
     "incompatible with gradient checkpointing",  # transformers then trains without the cache, as it should
     "`past_key_values`/`cache_params` are deprecated",  # an internal rename inside transformers' own calls
     "Failed to load CPU gemm_4bit_forward",  # bitsandbytes' optional CPU kernel; its 4-bit path works without it
+    # bitsandbytes (on AVX512-BF16 CPUs) asks the `kernels` package for that kernel on import; offline, `kernels`
+    # says it skipped a check of a download that never happens
+    "Skipping publisher trust check",
 )
-"""Substrings of library log records (transformers, bitsandbytes) held back."""
+"""Substrings of library log records (transformers, bitsandbytes, kernels) held back."""
 WARNED_NOISE = ("torch.distributed is disabled",)
 """Substrings of Python warnings held back: every single-process checkpoint write says it found no process group,
 which is the normal case here."""

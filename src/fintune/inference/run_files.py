@@ -4,6 +4,7 @@ model. Commands check a run with these before the seconds (an LLM: tens of secon
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,46 @@ def check_finished_run(run_dir: Path) -> None:
     zero_shot = (saved.get("adapter") or {}).get("method") == "none"  # its weights are the base model's
     if not ((run_dir / "adapter").is_dir() or (run_dir / "model").is_dir() or zero_shot):
         raise FintuneError(f"'{run_dir}' is not a finished run (no adapter/ or model/ weights)")
+    for folder in (run_dir / "adapter", run_dir / "model"):
+        if folder.is_dir():
+            check_weights_folder(folder)
+
+
+def check_weights_folder(folder: Path) -> None:
+    """A weights folder holds safetensors files whose headers read and whose tensors all fit in the file: a deleted
+    or truncated file is named here, not met as a hub-id or deserializer traceback after seconds of loading."""
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise FintuneError(f"'{folder}' has no .safetensors weights; the run is damaged (rerun it)")
+    if folder.name == "adapter" and not (folder / "adapter_config.json").is_file():
+        raise FintuneError(f"'{folder}' has no adapter_config.json; the run is damaged (rerun it)")
+    for path in files:
+        _check_safetensors(path)
+
+
+def _check_safetensors(path: Path) -> None:
+    """The format: 8 bytes of header length (little-endian), a JSON header giving each tensor's byte range, then the
+    data. Reading the header is enough to find a cut-off file without loading a tensor."""
+    size = path.stat().st_size
+    damaged = f"weights file '{path}' is damaged"
+    with path.open("rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise FintuneError(f"{damaged} ({size} bytes, not even a header); rerun the run")
+        (length,) = struct.unpack("<Q", head)
+        if length > size - 8:
+            raise FintuneError(f"{damaged} (cut off: header of {length} bytes in a {size}-byte file); rerun the run")
+        try:
+            header = json.loads(f.read(length))
+        except ValueError:
+            raise FintuneError(f"{damaged} (its header is not JSON); rerun the run") from None
+    try:
+        ends = [int(entry["data_offsets"][1]) for key, entry in header.items() if key != "__metadata__"]
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        raise FintuneError(f"{damaged} (its header lists no tensor byte ranges); rerun the run") from None
+    needed = 8 + length + max(ends, default=0)
+    if needed > size:
+        raise FintuneError(f"{damaged} (cut off: {size} of {needed} bytes); rerun the run")
 
 
 def _run_mapping(path: Path, parse) -> dict:
