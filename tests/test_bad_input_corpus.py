@@ -94,6 +94,16 @@ DATA_FILE_CASES = {  # file name: (bytes or None for no file, the message, the c
         ("run", "data show"),
     ),
     "unsupported.xlsx": (b"PK\x03\x04", "file '{path}': unsupported type '.xlsx'", EVERY),
+    "stray-label.csv": (  # valid CSV, wrong in meaning: one 'bullish' row would have become a fourth class
+        (
+            "text,label\n"
+            + "".join(f"{w} {i},{w}\n" for i in range(4) for w in ("negative", "neutral", "positive"))
+            + "shares soared,bullish\n"
+        ).encode(),
+        "file '{path}', row 14: label 'bullish' in column 'label' occurs only 1 time(s) beside negative (4), "
+        "neutral (4), positive (4); fix the row, map it with data.label_map, or list every class in data.labels",
+        ("run", "data show"),  # eval --data and a run with data.labels name it as an unknown label instead
+    ),
 }
 
 

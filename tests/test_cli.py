@@ -119,7 +119,18 @@ def test_dry_run_prints_the_config_and_plan_and_writes_nothing(tiny_overrides, t
     assert res.returncode == 0, res.stderr[-3000:]
     assert "max_steps: 4" in res.stdout and "examples: 47 train / 7 validation / 23 test" in res.stdout
     assert "plan: 4 steps of batch 8 over 47 training examples (6 steps an epoch)" in res.stdout
+    assert (
+        "labels: negative 15, neutral 14, positive 18 (training examples of each; read from the file; "
+        "data.labels fixes them)" in res.stdout.splitlines()
+    )
     assert not (tmp_path / "runs").exists()
+
+
+def test_dry_run_reads_the_data_before_printing_the_config(tiny_overrides):
+    """A data problem is the one line on stderr, not the end of a screen of resolved config on stdout."""
+    res = fintune("run", QUICKSTART, *tiny_overrides, "data.source=missing.csv", "--dry-run")
+    one_line_error(res, "'missing.csv' not found")
+    assert res.stdout.strip() == ""
 
 
 def test_bad_rows_exit_2_naming_the_row(tiny_overrides, tmp_path):

@@ -75,9 +75,10 @@ def run(
     if dry_run:
         from fintune.recipes.plan import dry_run_plan
 
+        plan = dry_run_plan(cfg)  # reads the data first, so a data problem is one line, not after the whole config
         print(cfg.to_yaml().rstrip())
         print("---")
-        print("\n".join(dry_run_plan(cfg)))
+        print("\n".join(plan))
         return
     _run_recipe("run", config, overrides, resume, nproc, cfg, with_test=True)
 

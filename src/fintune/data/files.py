@@ -34,6 +34,7 @@ def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd
         raise FintuneError(f"file '{path}', row {int(missing[0]) + 2}: column '{cfg.label_column}' is empty")
     if labels is None:
         labels = sorted(mapped.unique())
+        _refuse_stray_labels(path, mapped, raw, cfg.label_column)
     unknown = mapped.index[~mapped.isin(labels)]
     if len(unknown):
         row = int(unknown[0])
@@ -45,6 +46,28 @@ def load_file(path: Path, cfg: DataConfig, labels: list[str] | None) -> tuple[pd
         raise FintuneError(f"file '{path}': column '{cfg.label_column}' has fewer than two labels")
     ids = frame["id"].astype(str) if "id" in frame.columns else pd.Series(frame.index.astype(str))
     return pd.DataFrame({"id": ids, "text": texts, "label": mapped}).reset_index(drop=True), labels
+
+
+MIN_INFERRED_CLASS = 3
+"""A label read from the data needs this many rows to be taken as a class: fewer cannot appear in the training,
+validation and test splits all at once, so it is far likelier a typo or a stray value than a class."""
+
+
+def _refuse_stray_labels(path: Path, mapped: pd.Series, raw: pd.Series, column: str) -> None:
+    counts = mapped.value_counts()
+    if len(counts) < 3:  # two labels are a binary task however unbalanced; one label is refused below
+        return
+    rare = counts[counts < MIN_INFERRED_CLASS]
+    if rare.empty:
+        return
+    label = str(rare.index[0])
+    rows = [int(i) + 2 for i in mapped.index[mapped == label]]
+    where = ", ".join(str(r) for r in rows)
+    others = ", ".join(f"{lab} ({n:,})" for lab, n in counts.items() if lab != label)
+    raise FintuneError(
+        f"file '{path}', row {where}: label {raw[rows[0] - 2]!r} in column '{column}' occurs only {len(rows)} time(s) "
+        f"beside {others}; fix the row, map it with data.label_map, or list every class in data.labels"
+    )
 
 
 def _label_str(value) -> str:

@@ -30,7 +30,11 @@ def locate(source: str, folder: str, filename: str, hub: HubFile | None = None) 
     cached = fintune_home() / "datasets" / folder / filename
     if cached.is_file():
         return cached
-    where = f"FINTUNE_DATA_DIR={root}" if root else "FINTUNE_DATA_DIR is not set"
+    where = (
+        f"FINTUNE_DATA_DIR={root}"
+        if root
+        else f"FINTUNE_DATA_DIR is not set: export FINTUNE_DATA_DIR=/path/to/the/folder/holding/{folder}"
+    )
     hint = f"dataset '{source}' needs {folder}/{filename} under FINTUNE_DATA_DIR ({where})"
     if hub is None:
         raise FintuneError(f"{hint}; it has no public download")
