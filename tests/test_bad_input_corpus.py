@@ -25,7 +25,14 @@ QUICKSTART = ROOT / "configs/quickstart.yaml"
 
 CONFIG_CASES = {  # name: (file text, or None for no file; the message after "fintune: error: ", {path} = the file)
     "missing": (None, "config file '{path}' not found"),
-    "not YAML": ("task: classify\ntrain: {epochs: 2\n", "config file '{path}' is not valid YAML"),
+    "not YAML": (
+        "task: classify\ntrain: {epochs: 2\n",
+        "config file '{path}', line 3 is not valid YAML: expected ',' or '}', but got '<stream end>'",
+    ),
+    "bad indent": (
+        "task: classify\ntrain:\n  epochs: 2\n lr: 3\n",
+        "config file '{path}', line 4 is not valid YAML: expected <block end>, but found '<block mapping start>'",
+    ),
     "a list": ("- a\n- b\n", "config file '{path}' must be a mapping of keys to values"),
     "top-level typo": (
         "task: classify\ntrian:\n  epochs: 2\n",
@@ -103,6 +110,14 @@ DATA_FILE_CASES = {  # file name: (bytes or None for no file, the message, the c
         "file '{path}', row 14: label 'bullish' in column 'label' occurs only 1 time(s) beside negative (4), "
         "neutral (4), positive (4); fix the row, map it with data.label_map, or list every class in data.labels",
         ("run", "data show"),  # eval --data and a run with data.labels name it as an unknown label instead
+    ),
+    "too-few-per-label.csv": (  # valid CSV, 3 labels, 12 rows: a validation split of 1 row cannot hold all three
+        (
+            "text,label\n" + "".join(f"{w} {i},{w}\n" for i in range(4) for w in ("negative", "neutral", "positive"))
+        ).encode(),
+        "data source '{path}': data.validation_fraction=0.1 of 9 rows is 1 row(s), too few to hold each of the 3 "
+        "labels; add rows (a few per label at least) or change data.validation_fraction",
+        ("run", "data show"),  # eval --data scores the whole file, nothing is carved
     ),
 }
 
@@ -203,7 +218,7 @@ RUN_DIR_COMMANDS = {
 _BASE = f"name: s\nbase: {QUICKSTART}\n"
 SWEEP_CASES = {  # name: (file text or None, the message; {path} = the sweep file)
     "missing": (None, "sweep file '{path}' not found"),
-    "not YAML": ("name: s\naxes: {train.epochs: [1\n", "sweep file '{path}' is not valid YAML"),
+    "not YAML": ("name: s\naxes: {train.epochs: [1\n", "sweep file '{path}', line 3 is not valid YAML"),
     "a list": ("- a\n", "sweep file '{path}' must be a mapping of keys to values"),
     "empty": ("", "sweep file '{path}' needs `axes` (key: [values]) and `base` (a config)"),
     "no axes": (_BASE, "sweep file '{path}' needs `axes` (key: [values]) and `base` (a config)"),

@@ -183,3 +183,39 @@ def test_train_only_writes_weights_and_validation_then_eval_adds_test(tiny_overr
     assert "validation" in metrics and "test" not in metrics and (run / "adapter").is_dir()
     assert fintune("eval", "--run", run).returncode == 0
     assert "evals" in json.loads((run / "metrics.json").read_text())
+
+
+def test_data_show_takes_the_data_overrides_its_errors_suggest(tmp_path):
+    own = tmp_path / "own.csv"
+    rows = [f"{w} {i},{w}" for i in range(10) for w in ("negative", "neutral", "positive")]
+    own.write_text("sentence,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    one_line_error(fintune("data", "show", own), "has no column 'text'", "set data.text_column")
+    res = fintune("data", "show", own, "data.text_column=sentence", "data.label_column=sentiment")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == f"{own}: labels ['negative', 'neutral', 'positive']"
+    one_line_error(
+        fintune("data", "show", own, "data.text_colum=sentence"),
+        "override 'data.text_colum=sentence': unknown config key 'data.text_colum'; did you mean 'data.text_column'?",
+    )
+    one_line_error(fintune("data", "show", own, "train.epochs=1"), "`data show` takes data.* keys only")
+
+
+def test_an_interrupted_run_says_that_resume_continues_it(capsys):
+    import typer
+
+    from fintune.cli_errors import user_errors
+
+    def run():
+        raise KeyboardInterrupt
+
+    def predict():
+        raise KeyboardInterrupt
+
+    for fn, expected in [
+        (run, "fintune: interrupted; `fintune run CONFIG [overrides] --resume` continues from the last checkpoint"),
+        (predict, "fintune: interrupted"),
+    ]:
+        with pytest.raises(typer.Exit) as ended:
+            user_errors(fn)()
+        assert ended.value.exit_code == 130
+        assert capsys.readouterr().err == expected + "\n"

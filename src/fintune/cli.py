@@ -437,19 +437,22 @@ def data_list():
 
 @data_app.command("show")
 @user_errors
-def data_show(name: str = typer.Argument(..., help="Registered dataset name or file path.")):
+def data_show(
+    name: str = typer.Argument(..., help="Registered dataset name or file path."),
+    overrides: list[str] | None = typer.Argument(None, help="data.key=value, e.g. data.text_column=sentence"),
+):
     """Split sizes, label counts and three example rows per split of a dataset, as a run would see it."""
-    from fintune.config import DataConfig
+    from fintune.config.run import data_config
     from fintune.data import load_splits
     from fintune.inference.predictor import Predictor  # a teacher run labels data.signal.label: teacher:<run>
 
     if name == "windows":  # forecasting: windows, not labels
         from fintune.data.windows import load_window_splits
 
-        windows = load_window_splits(DataConfig(source=name))
+        windows = load_window_splits(data_config(name, overrides))
         print(f"windows of {', '.join(windows.bars)}, fields {windows.fields}: {windows.stats}")
         return
-    splits = load_splits(DataConfig(source=name), teacher=Predictor.load)
+    splits = load_splits(data_config(name, overrides), teacher=Predictor.load)
     print(f"{name}: labels {splits.labels}")
     for split in ("train", "validation", "test"):
         frame = getattr(splits, split)

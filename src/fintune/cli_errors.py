@@ -12,8 +12,15 @@ from fintune.errors import FintuneError
 from fintune.interrupts import remembered_interrupts
 
 
+RESUMABLE = {"run", "train"}
+"""Commands whose interrupted work `--resume` continues: their Ctrl-C line says so."""
+
+
 def user_errors(fn):
     """Turn FintuneError into `fintune: error: ...` and exit code 2, Ctrl-C into one line and exit code 130."""
+    interrupted = "fintune: interrupted"
+    if fn.__name__ in RESUMABLE:
+        interrupted += f"; `fintune {fn.__name__} CONFIG [overrides] --resume` continues from the last checkpoint"
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -24,7 +31,7 @@ def user_errors(fn):
                 print(f"fintune: error: {e}", file=sys.stderr)
                 raise typer.Exit(2) from None
             except KeyboardInterrupt:
-                print("fintune: interrupted", file=sys.stderr)
+                print(interrupted, file=sys.stderr)
                 raise typer.Exit(130) from None
             except (typer.Exit, SystemExit):
                 raise
@@ -32,7 +39,7 @@ def user_errors(fn):
                 if not pressed:
                     raise
                 # Ctrl-C inside a checkpoint write arrives as torch's CheckpointException: still an interruption
-                print("fintune: interrupted", file=sys.stderr)
+                print(interrupted, file=sys.stderr)
                 raise typer.Exit(130) from None
 
     return wrapper

@@ -26,7 +26,7 @@ class YamlFile:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
             self.data = yaml.safe_load(text) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise FintuneError(f"{what} '{path}' is not valid YAML: {_first_line(e)}") from None
+            raise FintuneError(f"{what} '{path}'{_where(e)} is not valid YAML: {_problem(e)}") from None
         if not isinstance(self.data, dict):
             raise FintuneError(f"{what} '{path}' must be a mapping of keys to values")
         self._lines: dict[str, int] = {}
@@ -56,5 +56,17 @@ class YamlFile:
             self._index(value_node, key + ".")
 
 
-def _first_line(e: Exception) -> str:
+def _where(e: Exception) -> str:
+    """', line N' where the parser found the problem (PyYAML counts from 0)."""
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return f", line {mark.line + 1}" if mark is not None else ""
+
+
+def _problem(e: Exception) -> str:
+    """What the parser found, e.g. "expected ',' or '}', but got '<stream end>'" (its context line, 'while parsing
+    a flow mapping', says less); the whole message's first line for anything else."""
+    problem = getattr(e, "problem", None)
+    if problem:
+        context = getattr(e, "context", None)
+        return f"{problem} ({context})" if context else problem
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
@@ -23,6 +24,19 @@ def _stratify(frame: pd.DataFrame):
     return frame["label"] if len(counts) > 1 and counts.min() >= 2 else None
 
 
+def _carve(pool: pd.DataFrame, fraction: float, key: str, cfg: DataConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rest, carved): `fraction` of the rows, every label in the same share where each has two rows or more."""
+    stratify = _stratify(pool)
+    n_labels = pool["label"].nunique()
+    carved = math.ceil(fraction * len(pool))
+    if stratify is not None and (carved < n_labels or len(pool) - carved < n_labels):
+        raise FintuneError(
+            f"data source '{cfg.source}': {key}={fraction} of {len(pool)} rows is {carved} row(s), too few to hold "
+            f"each of the {n_labels} labels; add rows (a few per label at least) or change {key}"
+        )
+    return train_test_split(pool, test_size=fraction, random_state=cfg.split_seed, stratify=stratify)
+
+
 def make_splits(pool: pd.DataFrame, test: pd.DataFrame | None, cfg: DataConfig):
     """Carve test (if the source has none) and validation; drop train/validation texts found in test.
 
@@ -37,12 +51,8 @@ def make_splits(pool: pd.DataFrame, test: pd.DataFrame | None, cfg: DataConfig):
             f"to carve {'validation and test' if test is None else 'validation'} splits"
         )
     if test is None:
-        pool, test = train_test_split(
-            pool, test_size=cfg.test_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
-        )
-    train, validation = train_test_split(
-        pool, test_size=cfg.validation_fraction, random_state=cfg.split_seed, stratify=_stratify(pool)
-    )
+        pool, test = _carve(pool, cfg.test_fraction, "data.test_fraction", cfg)
+    train, validation = _carve(pool, cfg.validation_fraction, "data.validation_fraction", cfg)
     test_keys = set(test["text"].map(normalise))
     validation, stats["dropped_validation_in_test"] = drop_keys(validation, test_keys)
     train, stats["dropped_train_in_test"] = drop_keys(train, test_keys)
