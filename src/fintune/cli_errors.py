@@ -11,7 +11,6 @@ import typer
 from fintune.errors import FintuneError
 from fintune.interrupts import remembered_interrupts
 
-
 RESUMABLE = {"run", "train"}
 """Commands whose interrupted work `--resume` continues: their Ctrl-C line says so."""
 
