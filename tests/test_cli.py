@@ -55,6 +55,8 @@ def test_run_writes_the_contract_files(finished_run):
     assert metrics["train"]["trainable_params"] < metrics["train"]["total_params"]
     assert len(metrics["meta"]["data_sha256"]) == 1
     assert not (finished_run.parent / "tiny.partial").exists()
+    report = (finished_run / "report.html").read_text()
+    assert "<title>tiny</title>" in report and "<h1>tiny</h1>" in report  # the run's name, not its working folder's
     if contract.exists():
         check = subprocess.run([sys.executable, str(contract), str(finished_run)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout

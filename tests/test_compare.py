@@ -54,7 +54,8 @@ def _sweep(tmp_path, tiny_overrides) -> Path:
         "name": "tiny-sweep",
         "base": str(ROOT / "configs/quickstart.yaml"),
         "output_dir": str(tmp_path / "runs"),
-        "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()} | {"train.epochs": 1, "train.eval_steps": 1},
+        "overrides": {k: yaml.safe_load(v) for k, v in overrides.items()}
+        | {"train.epochs": 1, "train.eval_steps": 1, "data.max_eval_samples": 1000},  # keeps all: still subset runs
         "axes": {"adapter.method": ["lora", "lora_plus"], "train.seed": [1, 2]},
         "select": {"metric": "f1_weighted", "split": "validation"},
         "benchmark": [overrides["data.source"]],  # the FinGPT-style table, here on the tiny CSV's test split
@@ -81,7 +82,9 @@ def test_sweep_writes_leaderboard_and_best_and_skips_finished_runs(tmp_path, tin
     assert len(list((folder / "results").glob("*.json"))) == 4
     best = json.loads((folder / "best.json").read_text())
     assert best["chosen_by"].startswith("validation f1_weighted") and "p_test_mcnemar" in best["runner_up"]
+    assert best["subset"].startswith("4 of 4 run(s) are a subset run (data.max_train_samples / max_eval_samples)")
     table = (folder / "leaderboard.md").read_text()
+    assert f"Subset: {best['subset']}." in table and f"Subset: {best['subset']}." in res.stdout
     assert "adapter.method=lora_plus" in table and "baseline: majority" in table and "±" in table
     fingpt = (folder / "fingpt_table.md").read_text()
     assert fingpt.count("\n| ") == 3 and "F1 micro" in fingpt and "baseline: majority" in fingpt  # 2 settings

@@ -65,10 +65,15 @@ def test_forecast_run_scores_the_llm_beside_naive_and_lstm_and_draws_klines(tiny
         "train.batch_size=8",
         "adapter.r=4",
         "adapter.alpha=8",
+        "data.max_eval_samples=1000",  # above the window count, so it keeps them all; the run is still a subset run
     )
     assert res.returncode == 0, res.stderr[-3000:]
     run = tmp_path / "runs" / "fc"
     metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"]["subset"].startswith("a subset run (data.max_train_samples / max_eval_samples)")
+    assert "fc: test close forecasts (a subset run" in res.stdout
+    report = (run / "report.html").read_text()
+    assert "<title>fc</title>" in report and "<h1>fc</h1>" in report and "<b>a subset run" in report
     assert set(metrics["baselines"]) == {"naive_last", "naive_drift", "lstm"}
     for block in [metrics["test"], *metrics["baselines"].values()]:
         assert {"mae", "rmse", "mape", "directional_accuracy", "n"} <= set(block)

@@ -20,6 +20,11 @@ def partial_name(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+def final_name(path: Path) -> Path:
+    """What `partial_name` undoes: the path a `.partial` folder or file will have once complete."""
+    return path.with_name(path.name.removesuffix(".partial"))
+
+
 @contextmanager
 def partial_folder(out: Path) -> Iterator[Path]:
     """Yields `<out>.partial` (created empty; it must not exist) to write into; on success it becomes `out`, which must

@@ -137,6 +137,16 @@ def baseline_row(records: list[dict], scoring: Scoring) -> dict | None:
     return None
 
 
+def subset_note(records: list[dict]) -> str:
+    """A sentence when some finished runs kept only part of their data ('' when none did): their numbers are not
+    comparable with published ones, and a leaderboard of them must say so where its numbers are."""
+    finished = [r for r in records if r["run_info"]["status"] == "finished"]
+    subsets = [r for r in finished if "subset" in r.get("data_info", {})]
+    if not subsets:
+        return ""
+    return f"{len(subsets)} of {len(finished)} run(s) are {subsets[0]['data_info']['subset']}"
+
+
 def write_tables(folder: Path, rows: list[dict], majority: dict | None, scoring: Scoring, verdict: str = "") -> None:
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "runs"} for r in rows])
     if majority:

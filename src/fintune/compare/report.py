@@ -16,6 +16,7 @@ from fintune.compare.leaderboard import (
     markdown,
     peak_mib,
     setting_of,
+    subset_note,
     write_best,
     write_tables,
 )
@@ -37,7 +38,10 @@ def write_outputs(sweep: Sweep, records: list[dict], say=print) -> Path:
     majority = baseline_row(records, scoring)
     best = best_record(rows, sweep.select_metric, scoring)
     best["vs_baselines"] = versus_baselines(rows[0], records, sweep.select_metric, scoring)
-    verdict = best["vs_baselines"]["sentence"]
+    subset = subset_note(records)
+    if subset:
+        best["subset"] = subset
+    verdict = " ".join(filter(None, [subset and f"Subset: {subset}.", best["vs_baselines"]["sentence"]]))
     write_tables(folder, rows, majority, scoring, verdict)
     write_best(folder, best)
     first = {}
@@ -106,6 +110,7 @@ def _html(folder: Path, sweep: Sweep, scoring: Scoring, rows, majority, best, pl
         f'<p class="note">{len(rows)} setting(s) from {html.escape(_bases(sweep))}; rows sorted by validation '
         f"{html.escape(sweep.select_metric)}. Test cells: mean ± std over seeds [first seed's bootstrap 95 % "
         f"interval]; p vs best: {html.escape(scoring.paired_test)} on the same test examples.</p>",
+        *([f'<p class="note"><b>Subset: {html.escape(best["subset"])}.</b></p>'] if "subset" in best else []),
         table,
         f"<p><b>{html.escape(verdict)}</b></p>",
         f"<h2>Best</h2><pre>{html.escape(json.dumps(best, indent=2))}</pre>",

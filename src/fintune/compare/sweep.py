@@ -278,6 +278,9 @@ def result_record(cfg: RunConfig, point: dict) -> dict:
             "losses": json.loads(log_file.read_text(encoding="utf-8")) if log_file.is_file() else [],
         },
         "meta_info": {"config": cfg.model_dump(mode="json"), **metrics.get("meta", {})},
+        "data_info": {
+            k: metrics.get("data", {})[k] for k in ("subset", "n_train", "n_test") if k in metrics.get("data", {})
+        },
         "metrics": {
             k: metrics[k] for k in ("test", "validation", "baselines", "threshold", "backtest") if k in metrics
         },

@@ -21,6 +21,7 @@ from fintune.eval.forecast_generate import answer_loss, generate_forecasts, pred
 from fintune.recipes.pieces import RunOptions, finish_run, load_model, open_run, setup_run, summary_blocks, train
 from fintune.report.forecast_report import print_forecast, write_forecast_report
 from fintune.report.kline import kline_chart
+from fintune.report.table import SUBSET_NOTE, subset_block
 from fintune.train.batching import EncodedInstructions
 
 CHARTS_PER_PAIR = 2  # the first and last test window of each (past, future) pair
@@ -75,7 +76,7 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
             metrics["baselines"][name]["on_model_days"] = forecast_metrics_by_window(days[parsed_days])
             predictions[f"pred_close_{name}"] = days["pred_close"].to_numpy()
     metrics.update(summary_blocks(run, model, state, "loss", splits.fingerprints()))
-    metrics["data"] = {"source": "windows", "fields": splits.fields, **st}
+    metrics["data"] = {"source": "windows", "fields": splits.fields, **st, **subset_block(cfg.data)}
 
     # 5. artifacts, then the folder becomes a finished run
     def write_rest(folder: Path) -> None:
@@ -88,7 +89,8 @@ def run(cfg: RunConfig, options: RunOptions) -> Path:
 
     final = finish_run(run, model, metrics, state, write_rest)
     if with_test:
-        print_forecast(metrics, run.label, f"{cfg.name}: test close forecasts")
+        subset = f" ({SUBSET_NOTE})" if "subset" in metrics["data"] else ""
+        print_forecast(metrics, run.label, f"{cfg.name}: test close forecasts{subset}")
         print(f"report: {final / 'report.html'}")
     return final
 

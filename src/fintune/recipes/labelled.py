@@ -47,7 +47,7 @@ from fintune.recipes.pieces import (
 )
 from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, pr_curve_plot
-from fintune.report.table import SUBSET_NOTE, positive_class_line, print_results
+from fintune.report.table import SUBSET_NOTE, positive_class_line, print_results, subset_block
 from fintune.train.batching import EncodedInstructions, EncodedTexts
 from fintune.train.loop import LoopState
 
@@ -209,7 +209,7 @@ def write(job: LabelledRun, done: Evaluated, state: LoopState, with_test: bool, 
         "labels": labels,
         **splits.stats,
         "train_label_counts": splits.train["label"].value_counts().to_dict(),
-        **({"subset": SUBSET_NOTE} if cfg.data.max_train_samples or cfg.data.max_eval_samples else {}),
+        **subset_block(cfg.data),
     }
 
     def write_rest(folder: Path) -> None:

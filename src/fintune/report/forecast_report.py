@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from fintune.report.html import img_tag, write_page
+from fintune.report.html import img_tag, run_name, write_page
 from fintune.report.table import wide_console
 
 COLUMNS = [
@@ -70,7 +70,7 @@ def _fmt(value) -> str:
 def print_forecast(metrics: dict, run_label: str, title: str) -> None:
     console = wide_console()
     for key in keys(metrics):
-        table = Table(title=f"{title}, windows {key}" if key != "all" else f"{title}, all windows")
+        table = Table(title=f"{title}, windows {key}" if key != "all" else f"{title}, every test window")
         table.add_column("model")
         for _, header in COLUMNS:
             table.add_column(header, justify="right")
@@ -82,8 +82,10 @@ def print_forecast(metrics: dict, run_label: str, title: str) -> None:
 
 def write_forecast_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str) -> Path:
     head = "".join(f"<th>{h}</th>" for _, h in COLUMNS)
-    parts = [f"<h1>{html.escape(run_dir.name)}</h1>"]
     data = metrics["data"]
+    parts = [f"<h1>{html.escape(run_name(run_dir))}</h1>"]
+    if "subset" in data:
+        parts.append(f'<p class="note"><b>{html.escape(data["subset"])}</b></p>')
     parts.append(
         f'<p class="note">{html.escape(run_label)}: {data["n_train"]} train / {data["n_validation"]} validation / '
         f"{data['n_test']} test windows, split by time in whole windows ({data['dropped_across_boundaries']} "
@@ -111,7 +113,7 @@ def write_forecast_report(run_dir: Path, metrics: dict, config_yaml: str, run_la
         "<h2>Environment</h2>",
         f"<pre>{html.escape(json.dumps(metrics.get('meta', {}), indent=2))}</pre>",
     ]
-    return write_page(run_dir / "report.html", run_dir.name, parts)
+    return write_page(run_dir / "report.html", run_name(run_dir), parts)
 
 
 def _per_ticker(metrics: dict) -> str:

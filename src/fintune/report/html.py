@@ -7,6 +7,7 @@ import html
 import json
 from pathlib import Path
 
+from fintune.atomic import final_name
 from fintune.report.table import (
     BACKTEST_COLUMNS,
     COLUMNS,
@@ -72,7 +73,7 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
     train = metrics["train"]
     data = metrics.get("data", {})
     parts = [
-        f"<h1>{html.escape(run_dir.name)}</h1>",
+        f"<h1>{html.escape(run_name(run_dir))}</h1>",
         *([f'<p class="note"><b>{html.escape(data["subset"])}</b></p>'] if "subset" in data else []),
         f'<p class="note">{html.escape(run_label)} on <b>{html.escape(str(data.get("source", "")))}</b>: '
         f"{data.get('n_train', '?')} train / {data.get('n_validation', '?')} validation / "
@@ -104,7 +105,12 @@ def write_report(run_dir: Path, metrics: dict, config_yaml: str, run_label: str)
         "<h2>Environment</h2>",
         f"<pre>{html.escape(json.dumps(metrics.get('meta', {}), indent=2))}</pre>",
     ]
-    return write_page(run_dir / "report.html", run_dir.name, parts)
+    return write_page(run_dir / "report.html", run_name(run_dir), parts)
+
+
+def run_name(folder: Path) -> str:
+    """The run's name: a report is written inside `<name>.partial`, which becomes `<name>` when the run finishes."""
+    return final_name(folder).name
 
 
 def write_page(path: Path, title: str, parts: list[str]) -> Path:

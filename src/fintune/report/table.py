@@ -11,6 +11,11 @@ COLUMNS = [("accuracy", "accuracy"), ("f1_macro", "macro F1"), ("f1_weighted", "
 SUBSET_NOTE = "a subset run (data.max_train_samples / max_eval_samples): not comparable with published numbers"
 
 
+def subset_block(data_cfg) -> dict:
+    """`{"subset": SUBSET_NOTE}` for metrics.json's data block when the run kept only part of its data, else {}."""
+    return {"subset": SUBSET_NOTE} if data_cfg.max_train_samples or data_cfg.max_eval_samples else {}
+
+
 def result_rows(metrics: dict, run_label: str) -> list[tuple[str, dict]]:
     rows = [(run_label, metrics["test"])]
     if "test_generate" in metrics:  # causal LMs: label scoring above, FinGPT-style generation below
