@@ -221,3 +221,18 @@ def test_an_interrupted_run_says_that_resume_continues_it(capsys):
             user_errors(fn)()
         assert ended.value.exit_code == 130
         assert capsys.readouterr().err == expected + "\n"
+
+
+def test_dry_run_says_when_the_model_cannot_be_had_offline_and_a_run_fails_in_seconds(tiny_overrides, tmp_path):
+    offline = {"HF_HUB_OFFLINE": "1"}
+    res = fintune("run", QUICKSTART, *tiny_overrides, "model.path=no-org/no-such-model", "--dry-run", env=offline)
+    assert res.returncode == 0, res.stderr
+    assert (
+        "model: no-org/no-such-model is NOT here (not a local folder, not in the hub cache; HF_HUB_OFFLINE is set): "
+        "a run would fail; model.path=smollm2 (or gemma3-270m, minilm, a local folder) runs without the network"
+    ) in res.stdout.splitlines()
+    res = fintune("run", QUICKSTART, *tiny_overrides, "--dry-run", env=offline)
+    assert any(line.startswith("model: ") and line.endswith("(local)") for line in res.stdout.splitlines())
+    res = fintune("run", QUICKSTART, *tiny_overrides, "model.path=no-org/no-such-model", env=offline)
+    one_line_error(res, "model 'no-org/no-such-model' is not a local folder nor in the hub cache")
+    assert not (tmp_path / "runs" / "tiny").exists()

@@ -54,3 +54,15 @@ def test_every_llm_family_ships_each_method(family, method):
     cfg = load_config(path)
     assert cfg.adapter.method == method
     assert cfg.model.kind == "causal"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_rel)
+def test_a_shipped_config_runs_on_what_make_install_provides_or_says_what_to_set(path, monkeypatch):
+    """Offline, a hub id fails after a minute of retries: a shipped config names a bundled model, or its first
+    line says that model.path must name a local copy."""
+    from fintune.models.availability import model_origin
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = load_config(path)
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert model_origin(cfg.model) in ("bundled", "local") or "[model.path=LOCAL_DIR]" in first, _rel(path)

@@ -15,6 +15,13 @@ from collections.abc import Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+
+def status_console() -> Console:
+    """Where progress and status lines go: stderr. In a log (not a terminal) a line is never wrapped: Rich would cut
+    it at 80 columns, and a grep for one line would find half of it."""
+    return Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, soft_wrap=True, width=160)
+
+
 Advance = Callable[..., None]
 """advance(n, note="") moves the bar on by n; `note` is shown beside it (e.g. the training loss)."""
 
@@ -25,7 +32,7 @@ def progress_bar(
 ) -> Iterator[Advance]:
     """Yields `advance`; `what` names the step ("label scoring"), `unit` what `total` counts ("prompts"), `done`
     how much was done before (a resumed run)."""
-    console = console or Console(stderr=True)
+    console = console or status_console()
     if not enabled or total <= 0:
         yield lambda n, note="": None
     elif console.is_terminal:
@@ -40,7 +47,7 @@ def phase(what: str, console: Console | None = None, min_report_s: float = 1.0) 
     """A step without a natural count (test scoring with its bootstrap, baselines, the report): a line as it
     starts, and its time when it took longer than `min_report_s`, so a slow machine never looks hung (in a log,
     also a 'still running' line every LOG_EVERY_S while nothing inside it speaks)."""
-    console = console or Console(stderr=True)
+    console = console or status_console()
     console.print(f"{what} ...")
     t0 = time.perf_counter()
     last = {"said": time.monotonic()}

@@ -54,7 +54,7 @@ class HubFile:
 
     def download_to(self, target: Path) -> None:
 
-        _check_reachable()
+        check_hub_reachable()
         logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retry chatter is not for users
         fetched = Path(
             hf_hub_download(self.repo_id, self.filename, repo_type="dataset", cache_dir=fintune_home() / "hub")
@@ -72,7 +72,7 @@ class HubUnreachable(OSError):
     pass
 
 
-def _check_reachable(timeout_s: float = 3.0) -> None:
+def check_hub_reachable(timeout_s: float = 3.0) -> None:
     """Fail in seconds, not after the hub client's minute of retries, when there is no network."""
 
     if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):

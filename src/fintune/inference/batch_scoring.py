@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from fintune.atomic import partial_file
 from fintune.data.tables import empty_text, file_type, missing_column, missing_file, unreadable, unsupported_type
 from fintune.errors import FintuneError
+from fintune.progress import status_console
 
 BAD_ROW_MODES = ("stop", "skip")
 
@@ -135,7 +135,7 @@ class _progress_bar:
 
     def __enter__(self):
         total = _count_lines(self.src) - 1 if self.enabled else None
-        console = Console(stderr=True)
+        console = status_console()
         self.bar = Progress(
             TextColumn("[bold]score"),
             BarColumn(),

@@ -8,6 +8,7 @@ from transformers import AutoConfig
 
 from fintune.config import ModelConfig
 from fintune.errors import FintuneError
+from fintune.models.availability import check_model_reachable
 from fintune.models.registry import CAUSAL_FAMILIES, resolve_model_path
 
 CAUSAL_ARCHITECTURE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
@@ -16,6 +17,7 @@ CAUSAL_ARCHITECTURE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGen
 def load_model_config(cfg: ModelConfig):
     """(resolved path, transformers config); remote code only runs when the user allowed it."""
 
+    check_model_reachable(cfg)
     path = resolve_model_path(cfg.path, cfg.gguf_file)
     try:
         config = AutoConfig.from_pretrained(path, revision=cfg.revision, trust_remote_code=cfg.trust_remote_code)

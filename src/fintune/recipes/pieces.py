@@ -19,10 +19,12 @@ from fintune.config import RunConfig
 from fintune.errors import FintuneError
 from fintune.methods import apply_method, build_optimizer, trainable_counts
 from fintune.models.artifacts import save_trained
+from fintune.models.availability import check_model_reachable
 from fintune.models.causal import load_causal
 from fintune.models.encoder import load_classifier
 from fintune.models.loading import load_model_config, model_kind
 from fintune.models.precision import resolve_precision
+from fintune.progress import status_console
 from fintune.provenance import meta_block
 from fintune.report.plots import loss_plot
 from fintune.train.checkpoint import load_trainable_state
@@ -82,7 +84,7 @@ class Model:
 def setup_run(cfg: RunConfig, options: RunOptions) -> Run:
     """Seeds, threads and a checked (not yet opened) run folder: bad input stops here, leaving nothing behind."""
     dist, resume = options.dist or Distributed(), options.resume
-    console = (options.console or Console(stderr=True)) if dist.is_main else Console(stderr=True, quiet=True)
+    console = (options.console or status_console()) if dist.is_main else Console(stderr=True, quiet=True)
     reset_peak_rss()  # the run's own peak, not an earlier run's in the same process (a sweep)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
@@ -90,6 +92,9 @@ def setup_run(cfg: RunConfig, options: RunOptions) -> Run:
     folder = RunDir(cfg)
     folder.check(resume)
     check_tracking(cfg.tracking)
+    check_model_reachable(
+        cfg.model
+    )  # in seconds, before the data is read: offline, the hub client retries for a minute
     return Run(cfg, folder, dist, console, resume)
 
 

@@ -6,6 +6,7 @@ from fintune.config import RunConfig
 from fintune.data.registry import load_splits, looks_like_path
 from fintune.data.windows import load_window_splits
 from fintune.inference.predictor import Predictor
+from fintune.models.availability import model_line
 from fintune.train.loop import plan_line
 
 
@@ -25,6 +26,7 @@ def dry_run_plan(cfg: RunConfig) -> list[str]:
     ]
     if labels:
         lines.append(labels)
+    lines.append(model_line(cfg.model))
     if cfg.adapter.method == "none":
         lines.append("plan: no training (zero-shot); validation and test are scored as they are")
     else:

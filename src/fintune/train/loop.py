@@ -20,7 +20,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from fintune.config import TrainConfig
 from fintune.models.precision import autocast
-from fintune.progress import Estimate, phase, progress_bar
+from fintune.progress import Estimate, phase, progress_bar, status_console
 from fintune.train.answer_loss import answer_loss
 from fintune.train.batching import EncodedTexts, epoch_batches
 from fintune.train.checkpoint import (
@@ -82,7 +82,7 @@ def train_loop(
     evaluate in step, see distributed.py).
     """
 
-    console = console or Console(stderr=True)
+    console = console or status_console()
     tracker = tracker or Tracker()  # no backends: every call returns at once
     dist = dist or Distributed()
     # DDP for forward/backward, `model` staying unwrapped for state and evaluation; FSDP shards `model` itself
