@@ -61,6 +61,6 @@ def test_a_slow_step_in_a_log_still_gets_lines_and_only_from_the_innermost_step(
             time.sleep(0.35)  # the inner step speaks; the training bar keeps quiet
         during_inner = capsys.readouterr().err
         advance(2)
-    assert len(outer) >= 2 and set(outer) == {"train: 0/2 steps, 0.00/s, eta after the first one"}
+    assert len(outer) >= 2 and set(outer) == {"train: 0/2 steps, the first batch running for 0s"}
     assert during_inner == ""
     assert "validation: still running" in phase_out.getvalue()

@@ -132,8 +132,11 @@ def _log_lines(what: str, total: int, unit: str, done: int) -> Iterator[Advance]
     def say_state(clock: float) -> None:
         now, note = state["done"], state["note"]
         rate = (now - start) / max(clock - t0, 1e-9)
-        eta = f"eta {_clock((total - now) / rate)}" if rate > 0 else "eta after the first one"
-        _say(f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, {eta}" + (f", {note}" if note else ""))
+        if rate > 0:
+            line = f"{what}: {now:,}/{total:,} {unit}, {rate:.2f}/s, eta {_clock((total - now) / rate)}"
+        else:  # a first batch still running (a batch of generations): the time so far, not a rate of 0
+            line = f"{what}: {now:,}/{total:,} {unit}, the first batch running for {_clock(clock - t0)}"
+        _say(line + (f", {note}" if note else ""))
         state["said"], state["quiet_since"] = clock, time.monotonic()
 
     def advance(n: int, note: str = "") -> None:

@@ -49,6 +49,9 @@ def test_f32_export_reloads_with_identical_label_predictions(base, tiny_runs, tm
     info = json.loads((out / "gguf_export.json").read_text())
     assert info["check"]["passed"] and info["check"]["tokenization_mismatches"] == 0
     assert info["check"]["label_agreement"] == 1.0 and info["check"]["max_abs_logit_diff"] < 1e-3
+    n = info["check"]["prompts"]
+    checked = f"fintune: check passed on {n} {info['check']['on']} prompts: tokens equal on {n}/{n}, labels equal"
+    assert checked in res.stderr and "export: writing" in res.stderr  # says what it does and what it found
     assert ("copied from tiny-llama.gguf" in info["tokenizer"]) == (base == "gguf")
     file = out / info["file"]
     assert file.stat().st_size == info["bytes"] and info["architecture"] == "llama"

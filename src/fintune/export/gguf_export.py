@@ -27,7 +27,9 @@ from fintune.export.gguf_tokenizer import write_tokenizer
 from fintune.export.merged import check_target, load_run_for_export
 from fintune.export.modelfile import modelfile
 from fintune.inference.predictor import Predictor, merge_adapter
+from fintune.inference.run_files import run_model_kind
 from fintune.models.gguf import source_gguf
+from fintune.progress import phase, status_console
 
 GGUF_INFO = "gguf_export.json"
 CHECK_PROMPTS = 32
@@ -39,25 +41,30 @@ def export_gguf(run_dir: str | Path, out_dir: str | Path, gguf_type: str = "f16"
     if gguf_type not in GGUF_TYPES:
         raise FintuneError(f"--gguf-type must be one of {', '.join(GGUF_TYPES)}, not '{gguf_type}'")
     check_target(out, partial_name(out))
-    loaded, method = load_run_for_export(run_dir)
-    if loaded.kind != "causal":
+    if run_model_kind(run_dir) != "causal":  # from its files, before seconds of loading weights
         raise FintuneError(
             f"'{run_dir}' is an encoder (classifier) run; GGUF holds causal LMs. Use --onnx for encoder runs"
         )
-    model = merge_adapter(loaded.model).float().eval()
+    console = status_console()
+    with phase(f"export: loading the run '{run_dir.name}' and merging its adapter", console):
+        loaded, method = load_run_for_export(run_dir)
+        model = merge_adapter(loaded.model).float().eval()
     arch = architecture(model.config)
     reference = Predictor(run_dir, loaded.cfg, loaded.labels, loaded.tokenizer, model, "causal")
-    texts, checked_on = _check_texts(run_dir, loaded.cfg)
+    with phase("export: reading the texts to check the file on", console):
+        texts, checked_on = _check_texts(run_dir, loaded.cfg)
+    if checked_on != "validation":
+        _say(f"note: the check uses {checked_on}")
 
     with partial_folder(out) as partial:
         path = partial / f"{run_dir.name}.{gguf_type}.gguf"
         t0 = time.perf_counter()
-        _say(f"writing {path.name} ({gguf_type})")
         source = source_gguf(loaded.cfg.model.path, loaded.cfg.model.gguf_file)
-        tokenizer_origin = write_gguf(path, model, loaded.tokenizer, source, run_dir.name, gguf_type)
+        with phase(f"export: writing {path.name} ({gguf_type})", console):
+            tokenizer_origin = write_gguf(path, model, loaded.tokenizer, source, run_dir.name, gguf_type)
         write_s = time.perf_counter() - t0
-        _say(f"reading it back and comparing with the merged model on {len(texts)} {checked_on} prompts")
-        check = check_gguf(path, reference, texts, gguf_type)
+        with phase(f"export: reading it back and comparing with the merged model on {len(texts)} prompts", console):
+            check = check_gguf(path, reference, texts, gguf_type)
         if not check["passed"]:
             raise FintuneError(f"GGUF check failed, nothing written to '{out}': {check['why']}")
         (partial / "Modelfile").write_text(
@@ -78,7 +85,18 @@ def export_gguf(run_dir: str | Path, out_dir: str | Path, gguf_type: str = "f16"
             "versions": {"gguf": _version("gguf"), "transformers": _version("transformers")},
         }
         (partial / GGUF_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    _say(check_line(check, checked_on))
     return out
+
+
+def check_line(check: dict, checked_on: str) -> str:
+    """What the reload check found, in one line: what a user needs before trusting the file elsewhere."""
+    n = check["prompts"]
+    return (
+        f"check passed on {n} {checked_on} prompts: tokens equal on {n - check['tokenization_mismatches']}/{n}, "
+        f"labels equal on {n - check['labels_differing']}/{n}, largest logit difference "
+        f"{check['max_abs_logit_diff']:.3g}"
+    )
 
 
 def write_gguf(path: Path, model, tokenizer, source: Path | None, name: str, gguf_type: str) -> str:

@@ -101,3 +101,10 @@ def check_chat_run(run_dir: Path) -> None:
             f"run '{run_dir}' is an encoder classifier; `fintune chat` talks to causal LM runs "
             "(use `fintune predict` for this one)"
         )
+
+
+def run_model_kind(run_dir: Path) -> str:
+    """'encoder' or 'causal', from a finished run's metrics.json (runs from before causal LMs are encoders)."""
+    check_finished_run(run_dir)
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    return metrics.get("train", {}).get("model_kind", "encoder")
