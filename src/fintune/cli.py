@@ -421,7 +421,10 @@ def table(runs: list[Path] = typer.Argument(..., help="Finished classification r
         loaded.append((run_dir.name, json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))))
     splits = {(m.get("data", {}).get("source"), m["test"].get("n_total", m["test"]["n"])) for _, m in loaded}
     if len(splits) > 1:
-        raise FintuneError(f"runs were tested on different splits (source, n): {sorted(splits, key=str)}")
+        raise FintuneError(
+            f"runs were tested on different splits (source, n): {sorted(splits, key=str)}; side by side they must "
+            "share one: rerun them with the same data.source and data.max_eval_samples"
+        )
     source, n = splits.pop()
     print_rows(side_by_side_rows(loaded), f"{source} test (n={n})")
 

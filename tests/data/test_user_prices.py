@@ -177,3 +177,15 @@ def test_a_run_with_a_bad_price_row_stops_with_one_line(market, tiny_model_dir):
     res = fintune("run", TREND_CONFIG, *_run_overrides(tiny_model_dir, market, market["folder"], "bad"))
     one_line_error(res, f"price file '{path}' (asset 'CCC'), row 9: cannot read date 'not a day'")
     assert not (market["posts"].parent / "runs").exists()
+
+
+@pytest.mark.parametrize("layout", ["folder", "long", "pattern"])
+def test_a_share_class_written_with_a_dot_finds_yahoos_dash_file(market, layout, tmp_path):
+    """Posts say BRK.B, Yahoo's file is BRK-B.csv: the same ticker, not 'no prices' (in every layout)."""
+    (market["folder"] / "AAA.csv").rename(market["folder"] / "BRK-B.csv")
+    long = pd.read_csv(market["long"])
+    long.loc[long["ticker"] == "AAA", "ticker"] = "BRK-B"
+    long.to_csv(market["long"], index=False)
+    _posts(["BRK.B", "BBB"]).to_csv(market["posts"], index=False)
+    splits = load_trend_splits(_trend(market, market[layout], assets=("BRK.B", "BBB")))
+    assert sorted(splits.prices) == ["BBB", "BRK.B"] and "filtered" not in splits.stats

@@ -82,7 +82,10 @@ class UserPrices:
         if self.layout == "one asset":
             return prices_from_table(self._long, Path(self.spec)), Path(self.spec)
         if self.layout == "long":
-            rows = self._long[self._long[self._asset_column].astype(str).str.strip() == asset]
+            names = self._long[self._asset_column].astype(str)
+            rows = self._long[names.str.strip() == asset]
+            if rows.empty:  # BRK.B in the posts, BRK-B in the prices: one share class, two spellings
+                rows = self._long[names.map(ticker_key) == ticker_key(asset)]
             if rows.empty:
                 return None
             return prices_from_table(rows, Path(self.spec), asset=asset), Path(self.spec)
@@ -93,14 +96,21 @@ class UserPrices:
 
     def _asset_file(self, asset: str) -> Path | None:
         if self.layout == "pattern":
-            path = Path(self.spec.replace(PLACEHOLDER, asset))
-            return path if path.is_file() else None
+            spellings = dict.fromkeys([asset, asset.replace(".", "-"), asset.replace("-", ".")])
+            paths = [Path(self.spec.replace(PLACEHOLDER, name)) for name in spellings]
+            return next((path for path in paths if path.is_file()), None)
         folder = Path(self.spec)
         exact = folder / f"{asset}.csv"
         if exact.is_file():
             return exact
-        # file systems differ on case; a folder with both aapl.csv and AAPL.csv is ambiguous, so only one may match
-        loose = [p for p in folder.glob("*.csv") if p.stem.lower() == asset.lower()]
+        # file systems differ on case, tickers on the share-class mark (BRK.B, Yahoo's BRK-B): a folder with both
+        # aapl.csv and AAPL.csv is ambiguous, so only one file may match
+        loose = [p for p in folder.glob("*.csv") if ticker_key(p.stem) == ticker_key(asset)]
         if len(loose) > 1:
             raise FintuneError(f"{self.key}: both {' and '.join(p.name for p in loose)} could be '{asset}'")
         return loose[0] if loose else None
+
+
+def ticker_key(name: str) -> str:
+    """A ticker as compared across sources: case and the share-class mark ('.', '-' or '/') do not tell two apart."""
+    return re.sub(r"[./-]", "-", name.strip().lower())

@@ -12,7 +12,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Security
+from fastapi.security import APIKeyHeader
 
 from fintune import __version__
 from fintune.errors import FintuneError
@@ -90,6 +91,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        # with a key, the schema declares the header, so the docs page offers to send it (the middleware checks it)
+        dependencies=[Security(APIKeyHeader(name="X-API-Key", auto_error=False))] if settings.api_key else None,
     )
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)

@@ -1,5 +1,6 @@
-"""API key check, as plain ASGI middleware so it runs before any body is read or route is matched
-(unknown paths and /docs are guarded too; only the health check stays open, for load balancers)."""
+"""API key check, as plain ASGI middleware so it runs before any body is read or route is matched (unknown paths
+are guarded too). Open: the health check, for load balancers, and the docs page with its schema, which a browser
+cannot send a header to (the page's Authorize button takes the key for the calls made from it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import hmac
 import json
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
 HEADER = b"x-api-key"  # ASGI gives header names lower-cased
 
 
