@@ -64,3 +64,21 @@ def test_a_slow_step_in_a_log_still_gets_lines_and_only_from_the_innermost_step(
     assert len(outer) >= 2 and set(outer) == {"train: 0/2 steps, the first batch running for 0s"}
     assert during_inner == ""
     assert "validation: still running" in phase_out.getvalue()
+
+
+def test_the_estimate_counts_the_evaluation_still_to_come(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: now[0])
+    seen = []
+
+    def after(step: int) -> float:
+        seen.append(step)
+        return 90.0  # e.g. two validations of 30 s and a 30 s test
+
+    estimate = progress.Estimate("training", total=20, after=after)
+    now[0] = 16.0
+    assert estimate.line(8) == (  # 2 s a step, 12 steps left = 24 s, then 90 s of evaluation
+        "estimate: training ends in about 24s (2.00 s a step over the first 8); "
+        "with validation and test scoring (1m30s, timed on a few texts), the run in 1m54s"
+    )
+    assert seen == [8]

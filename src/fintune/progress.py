@@ -164,10 +164,12 @@ ESTIMATE_AFTER_STEPS = 3
 
 
 class Estimate:
-    """One line, once, from the first measured steps: how long the rest of a phase will take at that pace."""
+    """One line, once, from the first measured steps: how long the rest of a phase will take at that pace, and,
+    given `after(done)` (the seconds of measured-ahead work still to come after step `done`: validations, the
+    test), how long the whole run will take."""
 
-    def __init__(self, what: str, total: int, done: int = 0) -> None:
-        self.what, self.total, self.first = what, total, done
+    def __init__(self, what: str, total: int, done: int = 0, after: Callable[[int], float] | None = None) -> None:
+        self.what, self.total, self.first, self.after = what, total, done, after
         self.started = time.perf_counter()
         self.said = False
 
@@ -178,9 +180,16 @@ class Estimate:
             return None
         self.said = True
         per_step = spent / measured
+        rest = per_step * (self.total - done)
+        head = (
+            f"estimate: {self.what} ends in about {_clock(rest)} ({per_step:.2f} s a step over the first {measured:,})"
+        )
+        if self.after is None:
+            return f"{head}; evaluation and the report come after it"
+        later = self.after(done)
         return (
-            f"estimate: {self.what} ends in about {_clock(per_step * (self.total - done))} "
-            f"({per_step:.2f} s a step over the first {measured:,}); evaluation and the report come after it"
+            f"{head}; with validation and test scoring ({_clock(later)}, timed on a few texts), "
+            f"the run in {_clock(rest + later)}"
         )
 
 

@@ -69,7 +69,7 @@ def generation_metrics(y_true: list[str], answers: list[str], labels: list[str])
     return block
 
 
-def generate_and_parse(model, tokenizer, frame, labels: list[str], cfg) -> dict:
+def generate_and_parse(model, tokenizer, frame, labels: list[str], cfg, progress: bool = True) -> dict:
     """The `test_generate` block of a causal run: FinGPT's prompt, greedy answer, substring parse."""
 
     template = PromptTemplate.from_config(cfg.prompt, tokenizer)
@@ -83,6 +83,6 @@ def generate_and_parse(model, tokenizer, frame, labels: list[str], cfg) -> dict:
         cfg.eval.batch_size,
         cfg.data.max_length,
         template.chat,
-        progress="generate-and-parse",
+        progress="generate-and-parse" if progress else None,
     )
     return {**generation_metrics(list(frame["label"]), answers, labels), "max_new_tokens": budget}

@@ -7,6 +7,7 @@ A recipe adds its own measurements (a backtest, a sentiment index, a decision th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ from fintune.report.html import write_report
 from fintune.report.plots import confusion_matrix_plot, pr_curve_plot
 from fintune.report.table import SUBSET_NOTE, positive_class_line, print_results, subset_block
 from fintune.train.batching import EncodedInstructions, EncodedTexts
-from fintune.train.loop import LoopState
+from fintune.train.loop import EvalCost, LoopState
 
 
 @dataclass
@@ -134,7 +135,8 @@ def fit(job: LabelledRun) -> LoopState:
         return {k: scores[k] for k in ("loss", "accuracy", "f1_macro", "f1_weighted", "mcc")}
 
     data = _encoded_training_set(job.model, job.splits.train, job.labels, cfg)
-    state = train(job.run, job.model, data, validate, (cfg.eval.select_metric, cfg.eval.select_metric != "loss"))
+    select = (cfg.eval.select_metric, cfg.eval.select_metric != "loss")
+    state = train(job.run, job.model, data, validate, select, _eval_cost(job))
     if job.run.dist.sharded and job.run.is_main:  # train() gathered the weights into a new, unsharded model
         job.probs_of = probability_fn(job.model.kind, job.model.module, job.model.tokenizer, cfg, job.labels)
     # The last validation of training is the final epoch's end; when that epoch is the one kept, its probabilities
@@ -142,6 +144,30 @@ def fit(job: LabelledRun) -> LoopState:
     if "probs" in last and state.evals and state.evals[-1]["epoch"] == state.best_epoch:
         job.validation_probs = last["probs"]
     return state
+
+
+PROBE_TEXTS = 8
+"""Validation texts label-scored (and, for a causal LM that also generates, test texts answered) before training,
+to time the evaluation the estimate line counts: seconds for one process, worth minutes of a wrong promise."""
+
+
+def _eval_cost(job: LabelledRun) -> EvalCost | None:
+    """One validation pass and the test evaluation in seconds, timed on PROBE_TEXTS texts; None where nothing
+    trains or several processes do (a rank alone must not run the model while the others wait in a collective)."""
+    cfg, splits, model = job.run.cfg, job.splits, job.model
+    if cfg.adapter.method == "none" or job.run.dist.world_size > 1 or len(splits.validation) == 0:
+        return None
+    texts = list(splits.validation["text"][:PROBE_TEXTS])
+    job.probs_of(texts[:2])  # warm-up: the first call pays for allocations and kernel choice
+    t0 = time.perf_counter()
+    job.probs_of(texts)
+    per_text = (time.perf_counter() - t0) / len(texts)
+    test_s = per_text * len(splits.test) if job.run.with_test else 0.0
+    if job.run.with_test and model.kind == "causal" and cfg.eval.generate:
+        t0 = time.perf_counter()
+        generate_and_parse(model.module, model.tokenizer, splits.test[:PROBE_TEXTS], job.labels, cfg, progress=False)
+        test_s += (time.perf_counter() - t0) / min(PROBE_TEXTS, len(splits.test)) * len(splits.test)
+    return EvalCost(validation_s=per_text * len(splits.validation), test_s=test_s)
 
 
 def evaluate(job: LabelledRun, with_test: bool) -> Evaluated:

@@ -29,7 +29,7 @@ from fintune.provenance import meta_block
 from fintune.report.plots import loss_plot
 from fintune.train.checkpoint import load_trainable_state
 from fintune.train.distributed import Distributed, resolve_strategy
-from fintune.train.loop import LoopState, train_loop, train_summary
+from fintune.train.loop import EvalCost, LoopState, train_loop, train_summary
 from fintune.train.memory import reset_peak_rss
 from fintune.train.rundir import RunDir
 from fintune.train.sharding import check_fsdp, full_trainable_state
@@ -56,6 +56,7 @@ class Run:
     dist: Distributed
     console: Console
     resume: bool
+    with_test: bool = True
     started: float = field(default_factory=time.perf_counter)
     trained_from: float = 0.0
     evaluated_from: float = 0.0
@@ -95,7 +96,7 @@ def setup_run(cfg: RunConfig, options: RunOptions) -> Run:
     check_model_reachable(
         cfg.model
     )  # in seconds, before the data is read: offline, the hub client retries for a minute
-    return Run(cfg, folder, dist, console, resume)
+    return Run(cfg, folder, dist, console, resume, options.with_test)
 
 
 def check_strategy(cfg: RunConfig, world_size: int) -> None:
@@ -141,7 +142,14 @@ def open_run(run: Run) -> None:
     run.dist.barrier()
 
 
-def train(run: Run, model: Model, data, validate: Callable[[object], dict], select: tuple[str, bool]) -> LoopState:
+def train(
+    run: Run,
+    model: Model,
+    data,
+    validate: Callable[[object], dict],
+    select: tuple[str, bool],
+    eval_cost: EvalCost | None = None,
+) -> LoopState:
     """Train (nothing for a zero-shot run), keeping the best epoch by `select` = (metric, higher is better).
 
     Under FSDP no rank holds the whole model, and evaluating, predicting and saving want it on rank 0: the trained
@@ -164,6 +172,7 @@ def train(run: Run, model: Model, data, validate: Callable[[object], dict], sele
             precision(run, model),
             run.tracker,
             run.dist,
+            eval_cost,
         )
         if run.dist.sharded:
             _gather_on_main(run, model)

@@ -37,6 +37,14 @@ from fintune.train.tracking import Tracker
 
 
 @dataclass
+class EvalCost:
+    """Seconds of one validation pass and of the test evaluation, as the recipe measured them on a few texts."""
+
+    validation_s: float
+    test_s: float
+
+
+@dataclass
 class LoopState:
     step: int = 0
     epoch: int = 0
@@ -71,6 +79,7 @@ def train_loop(
     precision: str = "fp32",
     tracker: Tracker | None = None,
     dist: Distributed | None = None,
+    eval_cost: EvalCost | None = None,
 ) -> LoopState:
     """Train `model` in place and leave it holding the weights of its best validation epoch.
 
@@ -79,7 +88,8 @@ def train_loop(
     `tracker` (optional) also receives the training loss per step and the validation scores. Under torchrun,
     `dist` says which rank this is: each optimizer step still consumes one global batch of `cfg.batch_size`,
     split across ranks, and only rank 0 writes or evaluates (the others receive its scores; under FSDP all
-    evaluate in step, see distributed.py).
+    evaluate in step, see distributed.py). `eval_cost` (optional) lets the estimate line count the evaluation
+    still to come.
     """
 
     console = console or status_console()
@@ -105,7 +115,14 @@ def train_loop(
 
     params = [p for p in model.parameters() if p.requires_grad]
     device = params[0].device
-    estimate = Estimate("training", total, state.step)
+    after = None
+    if eval_cost is not None:
+
+        def after(step: int) -> float:  # validations at each epoch end and every eval_steps, then the test
+            ticks = (total - 1) // cfg.eval_steps - step // cfg.eval_steps if cfg.eval_steps else 0
+            return (n_epochs - state.epoch + ticks) * eval_cost.validation_s + eval_cost.test_s
+
+    estimate = Estimate("training", total, state.step, after)
     with progress_bar("train", total, "steps", enabled=dist.is_main, done=state.step, console=console) as advance:
         while state.step < total and state.epoch < n_epochs and not state.stopped_early:
             batches = epoch_batches(data, cfg.batch_size, cfg.seed, state.epoch, cfg.group_by_length)
