@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fintune import cli
-from tests.conftest import ROOT, fintune, one_line_error, tiny_run_overrides
+from tests.conftest import ROOT, TINY_CSV, fintune, one_line_error, tiny_run_overrides
 
 QUICKSTART = ROOT / "configs/quickstart.yaml"
 
@@ -385,6 +385,7 @@ def _unwritable_outputs(root: Path, finished: Path) -> dict[str, tuple[list, str
     (root / "a file").write_text("x")
     texts = root / "texts.csv"
     texts.write_text("text\nprofit rose\n")
+    texts_labelled = TINY_CSV
     missing = root / "no such folder"
     return {
         "predict --output, missing folder": (
@@ -399,6 +400,18 @@ def _unwritable_outputs(root: Path, finished: Path) -> dict[str, tuple[list, str
             ["predict", "--run", finished, "--input", texts, "--output", root],
             f"--output '{root}' is a folder; give a file name inside it",
         ),
+        "export --out, under a file": (
+            ["export", "--run", finished, "--out", root / "a file" / "merged"],
+            f"export target '{root / 'a file' / 'merged'}' cannot be made: '{root / 'a file'}' is a file, not a folder",
+        ),
+        "data export --out, under a file": (
+            ["data", "export", texts_labelled, "--out", root / "a file" / "json"],
+            f"--out '{root / 'a file' / 'json'}' cannot be made: '{root / 'a file'}' is a file, not a folder",
+        ),
+        "run output_dir, under a file": (
+            ["run", QUICKSTART, f"output_dir={root / 'a file' / 'runs'}", f"data.source={texts_labelled}"],
+            f"output_dir '{root / 'a file' / 'runs'}' cannot be made: '{root / 'a file'}' is a file, not a folder",
+        ),
         "forecast --plot, missing folder": (
             ["forecast", "--run", finished, "--ticker", "2330.TW", "--plot", missing / "k.png"],
             f"--plot '{missing / 'k.png'}': its folder '{missing}' does not exist; create the folder first",
@@ -411,7 +424,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(invoke, fin
         code, stderr = invoke(*args)
         assert code == 2, (name, code, stderr)
         assert stderr.splitlines() == [f"fintune: error: {expected}"], (name, stderr)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "texts.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a file", "texts.csv"] and (tmp_path / "a file").is_file()
 
 
 @pytest.mark.parametrize("case", list(SWEEP_CASES))

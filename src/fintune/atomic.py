@@ -74,3 +74,18 @@ def check_writable_file(path: Path, option: str) -> None:
         raise FintuneError(f"{option} '{path}': folder '{folder}' is not writable")
     if path.exists() and not os.access(path, os.W_OK):
         raise FintuneError(f"{option} '{path}' exists and is not writable")
+
+
+def check_creatable_folder(path: Path, what: str) -> None:
+    """Refuse a folder that could not be created where it is asked for: some folder above it is a file, or the
+    nearest existing one is not writable. Found before the work, not when its first file is written."""
+    path = Path(path).absolute()
+    if path.exists() and not path.is_dir():
+        raise FintuneError(f"{what} '{path}' is a file, not a folder")
+    above = path
+    while not above.exists():
+        above = above.parent
+    if not above.is_dir():
+        raise FintuneError(f"{what} '{path}' cannot be made: '{above}' is a file, not a folder")
+    if not path.exists() and not os.access(above, os.W_OK | os.X_OK):
+        raise FintuneError(f"{what} '{path}' cannot be made: folder '{above}' is not writable")

@@ -486,6 +486,7 @@ def data_export(
     fmt: str = typer.Option("alpaca", "--format", help="alpaca or sharegpt"),
 ):
     """Write a dataset's splits as instruction JSON plus LLaMA-Factory's dataset_info.json."""
+    from fintune.atomic import check_creatable_folder
     from fintune.config import DataConfig
     from fintune.data import load_splits
     from fintune.data.instruction_io import export_splits
@@ -493,6 +494,7 @@ def data_export(
 
     if fmt not in ("alpaca", "sharegpt"):
         raise FintuneError(f"--format must be alpaca or sharegpt, not '{fmt}'")
+    check_creatable_folder(out, "--out")
     for path in export_splits(load_splits(DataConfig(source=name), teacher=Predictor.load), out, fmt):
         print(path)
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from fintune.atomic import check_creatable_folder
 from fintune.compare.scoring import FORECASTING, Scoring, scoring_for
 from fintune.config import RunConfig, apply_override, validate_config
 from fintune.config.yaml_file import YamlFile
@@ -226,6 +227,7 @@ def run_sweep(sweep: Sweep, say=print, part: tuple[int, int] | None = None) -> l
     found finished (also written to results/<run>.json)."""
 
     results_dir = sweep.folder / "results"
+    check_creatable_folder(sweep.folder, f"sweep '{sweep.name}' folder")
     results_dir.mkdir(parents=True, exist_ok=True)
     records = []
     with remembered_interrupts() as pressed:

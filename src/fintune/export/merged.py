@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from peft import PeftModel
 
-from fintune.atomic import partial_folder, partial_name
+from fintune.atomic import check_creatable_folder, partial_folder, partial_name
 from fintune.config import validate_config
 from fintune.data.prompts import PromptTemplate
 from fintune.errors import FintuneError
@@ -64,6 +64,7 @@ def check_target(out: Path, partial: Path) -> None:
         raise FintuneError(f"export target '{out}' has no folder name; give a new folder")
     if out.exists() and not out.is_dir():
         raise FintuneError(f"export target '{out}' is a file; give a new folder")
+    check_creatable_folder(out, "export target")
     if out.is_dir() and any(out.iterdir()):
         raise FintuneError(f"export target '{out}' already exists and is not empty; give a new folder")
     if partial.exists():  # only a killed export leaves one; it may also be someone's folder, so it is not deleted

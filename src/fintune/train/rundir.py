@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from fintune.atomic import check_creatable_folder
 from fintune.config import RunConfig
 from fintune.errors import FintuneError
 from fintune.library_noise import forget_held, held
@@ -28,6 +29,7 @@ class RunDir:
 
     def check(self, resume: bool) -> None:
         """Refuse early, before any data or model is loaded, what `open` would refuse."""
+        check_creatable_folder(Path(self.cfg.output_dir), "output_dir")
         if self.final.exists() and not self.cfg.overwrite:
             raise FintuneError(
                 f"run '{self.cfg.name}' already exists at {self.final}; set overwrite=true or choose another name="
