@@ -70,3 +70,16 @@ def test_the_command_lines_setup_holds_what_kernels_says_offline():
     assert done.returncode == 0, done.stderr
     assert done.stderr == "fintune: WARNING: a real problem\n"
     assert "kernels._internals.hf_hub WARNING: Skipping publisher trust check" in done.stdout
+
+
+def test_in_a_log_plain_tqdm_bars_are_off():
+    """transformers' GGUF conversion draws a tqdm bar: in a log file it was one line of thousands of characters."""
+    code = (
+        "from fintune import library_noise\n"
+        "library_noise.quiet_libraries()\n"
+        "from tqdm.auto import tqdm\n"
+        "for _ in tqdm(range(3), desc='Converting'):\n"
+        "    pass\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Converting" not in done.stderr, done.stderr

@@ -79,6 +79,10 @@ def quiet_libraries() -> None:
     """The command line's library setup: fintune's log format, the noise held, no carriage-return bars in logs."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not sys.stderr.isatty():
+        # plain tqdm bars (transformers' GGUF conversion) redraw with carriage returns: in a log, one line of
+        # thousands of characters. tqdm reads this when imported, so before transformers is
+        os.environ.setdefault("TQDM_DISABLE", "1")
     logging.basicConfig(level=logging.WARNING, format="fintune: %(levelname)s: %(message)s")
     warnings.filterwarnings("ignore", category=FutureWarning)
     from transformers.utils import logging as hf_logging  # deferred: importing transformers takes seconds
