@@ -30,6 +30,7 @@ from transformers.utils import logging as hf_logging
 from fintune.atomic import partial_folder, partial_name
 from fintune.data.locate import fintune_home
 from fintune.errors import FintuneError
+from fintune.progress import phase
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,9 @@ def _convert(source: Path, target: Path, origin: dict) -> None:
     shutil.rmtree(partial_name(target), ignore_errors=True)  # left by a killed conversion (we hold the lock)
     verbosity = hf_logging.get_verbosity()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-        model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+        with phase(f"reading and de-quantising {source.name}", min_report_s=float("inf")):  # a line every ~10 s
+            tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+            model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise FintuneError(f"cannot read GGUF file '{source}': {str(e).splitlines()[0]}") from None
     finally:
