@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from safetensors.numpy import save_file
 
 from fintune.eval.sentiment_index import fit_cut_points, index_at_entries, information_coefficient, to_labels
 
@@ -90,6 +91,8 @@ def test_a_sentiment_run_without_positive_and_negative_is_refused_before_trainin
 
     fake = tmp_path / "trend-run"
     (fake / "adapter").mkdir(parents=True)
+    save_file({"w": np.zeros(2, dtype=np.float32)}, fake / "adapter" / "adapter_model.safetensors")
+    (fake / "adapter" / "adapter_config.json").write_text("{}")  # weights that read: only the labels are wrong
     (fake / "config.yaml").write_text("name: x\n")
     (fake / "metrics.json").write_text(json.dumps({"data": {"labels": ["down", "flat", "up"]}}))
     res = _run("run", CONFIG, f"eval.sentiment_run={fake}", f"output_dir={tmp_path / 'runs'}")
