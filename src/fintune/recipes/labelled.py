@@ -146,18 +146,19 @@ def fit(job: LabelledRun) -> LoopState:
     return state
 
 
-PROBE_TEXTS = 8
-"""Validation texts label-scored (and, for a causal LM that also generates, answered) before training, to time the
-evaluation the estimate line counts: seconds for one process, worth minutes of a wrong promise."""
+PROBE_TEXTS = 32
+"""At most this many validation texts, one evaluation batch, are label-scored (and, for a causal LM that also
+generates, answered) before training, to time the evaluation the estimate line counts: one batch, because a smaller
+one costs more per text than the full batches evaluation runs; seconds, worth minutes of a wrong promise."""
 
 
 def _eval_cost(job: LabelledRun) -> EvalCost | None:
-    """One validation pass and the test evaluation in seconds, timed on PROBE_TEXTS texts; None where nothing
+    """One validation pass and the test evaluation in seconds, timed on one batch of texts; None where nothing
     trains or several processes do (a rank alone must not run the model while the others wait in a collective)."""
     cfg, splits, model = job.run.cfg, job.splits, job.model
     if cfg.adapter.method == "none" or job.run.dist.world_size > 1 or len(splits.validation) == 0:
         return None
-    texts = list(splits.validation["text"][:PROBE_TEXTS])
+    texts = list(splits.validation["text"][: min(PROBE_TEXTS, cfg.eval.batch_size)])
     job.probs_of(texts[:2])  # warm-up: the first call pays for allocations and kernel choice
     t0 = time.perf_counter()
     job.probs_of(texts)
@@ -165,7 +166,7 @@ def _eval_cost(job: LabelledRun) -> EvalCost | None:
     test_s = per_text * len(splits.test) if job.run.with_test else 0.0
     if job.run.with_test and model.kind == "causal" and cfg.eval.generate:
         t0 = time.perf_counter()
-        probe = splits.validation[:PROBE_TEXTS]  # timed on validation texts: the test split is touched only once
+        probe = splits.validation[: len(texts)]  # timed on validation texts: the test split is touched only once
         generate_and_parse(model.module, model.tokenizer, probe, job.labels, cfg, progress=False)
         test_s += (time.perf_counter() - t0) / len(probe) * len(splits.test)
     return EvalCost(validation_s=per_text * len(splits.validation), test_s=test_s)
