@@ -53,8 +53,6 @@ def export_gguf(run_dir: str | Path, out_dir: str | Path, gguf_type: str = "f16"
     reference = Predictor(run_dir, loaded.cfg, loaded.labels, loaded.tokenizer, model, "causal")
     with phase("export: reading the texts to check the file on", console):
         texts, checked_on = _check_texts(run_dir, loaded.cfg)
-    if checked_on != "validation":
-        _say(f"note: the check uses {checked_on}")
 
     with partial_folder(out) as partial:
         path = partial / f"{run_dir.name}.{gguf_type}.gguf"
@@ -126,7 +124,8 @@ def _check_texts(run_dir: Path, cfg) -> tuple[list[str], str]:
     try:
         splits = load_splits(cfg.data, teacher=Predictor.load)
         frame, where = (splits.validation, "validation") if len(splits.validation) else (splits.test, "test")
-    except FintuneError:
+    except FintuneError as e:
+        _say(f"note: the run's data cannot be read here, so the check uses its test predictions instead ({e})")
         predictions = run_dir / "predictions.csv"
         if not predictions.is_file():
             raise FintuneError(
