@@ -327,14 +327,12 @@ def forecast(
 
     from fintune.atomic import check_writable_file
     from fintune.inference.forecaster import Forecaster
-    from fintune.progress import phase
     from fintune.report.kline import kline_chart
     from fintune.report.table import wide_console
 
     if plot:
         check_writable_file(plot, "--plot")
-    with phase(f"loading {run_dir} and forecasting {ticker}"):  # seconds to a minute on a CPU: a log hears it
-        result = Forecaster.load(run_dir).forecast(ticker, past, future, date)
+    result = Forecaster.load(run_dir, lazy=True).forecast(ticker, past, future, date, announce=True)
     rows = result.parsed.rows
     first = result.future_dates[0]
     table = Table(title=f"{ticker}: {future} days from {first:%Y-%m-%d}, predicted from the {past} days before")
