@@ -356,7 +356,12 @@ def test_a_bad_data_file(name, invoke, finished, tiny_model_dir, tmp_path):
 def test_a_bad_run_directory(case, invoke, tmp_path):
     make, expected = RUN_DIR_CASES[case]
     make(tmp_path)
-    path, out = tmp_path / case, tmp_path / "export"
+    _every_run_dir_command(invoke, tmp_path / case, expected)
+
+
+def _every_run_dir_command(invoke, path: Path, expected: str) -> None:
+    """Each command that reads a run directory refuses `path` with the same line; an export writes nothing."""
+    out = path.parent / "export"
     commands = {
         name: [str(a).replace("{path}", str(path)).replace("{out}", str(out)) for a in args]
         for name, args in RUN_DIR_COMMANDS.items()
@@ -371,13 +376,7 @@ def test_a_damaged_finished_run(case, invoke, finished, tmp_path):
     it (a deleted adapter was a hub-id traceback, cut-off weights a deserializer traceback)."""
     damage, expected = DAMAGED_RUN_CASES[case]
     _damaged_copy(finished, tmp_path, case, damage)
-    path, out = tmp_path / case, tmp_path / "export"
-    commands = {
-        name: [str(a).replace("{path}", str(path)).replace("{out}", str(out)) for a in args]
-        for name, args in RUN_DIR_COMMANDS.items()
-    }
-    _one_message(invoke, commands, expected.replace("{path}", str(path)))
-    assert not out.exists()
+    _every_run_dir_command(invoke, tmp_path / case, expected)
 
 
 def _unwritable_outputs(root: Path, finished: Path) -> dict[str, tuple[list, str]]:
