@@ -22,7 +22,7 @@ from fintune.report.table import (
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}p{max-width:60em}
 table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto;max-width:100%}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:92%}td{white-space:nowrap}
+td,th{border:1px solid #ccc;padding:4px 6px;text-align:right;font-size:92%}td{white-space:nowrap}
 td:first-child,th:first-child{text-align:left}tr.run{font-weight:bold;background:#eef5ff}
 pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%;vertical-align:top}
 .note,.ci{color:#666}.ci{font-size:85%;font-weight:normal}
