@@ -187,7 +187,7 @@ def test_train_only_writes_weights_and_validation_then_eval_adds_test(tiny_overr
     assert "evals" in json.loads((run / "metrics.json").read_text())
 
 
-def test_data_show_takes_the_data_overrides_its_errors_suggest(tmp_path):
+def test_data_show_and_export_take_the_data_overrides_its_errors_suggest(tmp_path):
     own = tmp_path / "own.csv"
     rows = [f"{w} {i},{w}" for i in range(10) for w in ("negative", "neutral", "positive")]
     own.write_text("sentence,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8")
@@ -199,7 +199,11 @@ def test_data_show_takes_the_data_overrides_its_errors_suggest(tmp_path):
         fintune("data", "show", own, "data.text_colum=sentence"),
         "override 'data.text_colum=sentence': unknown config key 'data.text_colum'; did you mean 'data.text_column'?",
     )
-    one_line_error(fintune("data", "show", own, "train.epochs=1"), "`data show` takes data.* keys only")
+    one_line_error(fintune("data", "show", own, "train.epochs=1"), "`fintune data` commands take data.* keys only")
+    exported = fintune(
+        "data", "export", own, "data.text_column=sentence", "data.label_column=sentiment", "--out", tmp_path / "json"
+    )
+    assert exported.returncode == 0 and (tmp_path / "json" / "dataset_info.json").is_file(), exported.stderr
 
 
 def test_an_interrupted_run_says_that_resume_continues_it(capsys):

@@ -68,12 +68,13 @@ def data_show(
 @user_errors
 def data_export(
     name: str = typer.Argument(..., help="Registered dataset name or file path."),
+    overrides: list[str] | None = typer.Argument(None, help="data.key=value, e.g. data.text_column=sentence"),
     out: Path = typer.Option(..., "--out", help="Folder for the JSON files and dataset_info.json."),
     fmt: str = typer.Option("alpaca", "--format", help="alpaca or sharegpt"),
 ):
     """Write a dataset's splits as instruction JSON plus LLaMA-Factory's dataset_info.json."""
     from fintune.atomic import check_creatable_folder
-    from fintune.config import DataConfig
+    from fintune.config.run import data_config
     from fintune.data import load_splits
     from fintune.data.instruction_io import export_splits
     from fintune.inference.predictor import Predictor
@@ -81,5 +82,5 @@ def data_export(
     if fmt not in ("alpaca", "sharegpt"):
         raise FintuneError(f"--format must be alpaca or sharegpt, not '{fmt}'")
     check_creatable_folder(out, "--out")
-    for path in export_splits(load_splits(DataConfig(source=name), teacher=Predictor.load), out, fmt):
+    for path in export_splits(load_splits(data_config(name, overrides), teacher=Predictor.load), out, fmt):
         print(path)

@@ -129,14 +129,14 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
 
 
 def data_config(source: str, overrides: list[str] | None = None) -> DataConfig:
-    """The data section `fintune data show SOURCE data.key=value ...` reads: as a run would, overrides included."""
+    """The data section `fintune data show|export SOURCE data.key=value ...` reads: as a run would, with overrides."""
     raw: dict[str, Any] = {"data": {"source": source}}
     for item in overrides or []:
         if not item.startswith("data."):
-            raise FintuneError(f"override '{item}': `data show` takes data.* keys only (e.g. data.text_column=...)")
+            raise FintuneError(f"override '{item}': `fintune data` commands take data.* keys only (e.g. data.text_column=...)")
         apply_override(raw, item)
     if raw["data"].get("source") != source:
-        raise FintuneError("the dataset is the first argument of `data show`, not data.source")
+        raise FintuneError("the dataset is the first argument of `fintune data`, not data.source")
 
     def origin(key: str) -> str:
         return next((f"override '{i}'" for i in overrides or [] if i.partition("=")[0] == key), f"data '{source}'")
