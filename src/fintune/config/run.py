@@ -133,7 +133,9 @@ def data_config(source: str, overrides: list[str] | None = None) -> DataConfig:
     raw: dict[str, Any] = {"data": {"source": source}}
     for item in overrides or []:
         if not item.startswith("data."):
-            raise FintuneError(f"override '{item}': `fintune data` commands take data.* keys only (e.g. data.text_column=...)")
+            raise FintuneError(
+                f"override '{item}': `fintune data` commands take data.* keys only (e.g. data.text_column=...)"
+            )
         apply_override(raw, item)
     if raw["data"].get("source") != source:
         raise FintuneError("the dataset is the first argument of `fintune data`, not data.source")
