@@ -95,8 +95,7 @@ def check_chat_run(run_dir: Path) -> None:
     saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     if saved.get("task") == "forecast":
         raise FintuneError(f"run '{run_dir}' forecasts prices; use `fintune forecast --run` for it")
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    if metrics.get("train", {}).get("model_kind", "encoder") != "causal":  # runs from before causal LMs: encoders
+    if run_model_kind(run_dir) != "causal":
         raise FintuneError(
             f"run '{run_dir}' is an encoder classifier; `fintune chat` talks to causal LM runs "
             "(use `fintune predict` for this one)"
